@@ -1,0 +1,49 @@
+// What every command shares: exit codes, error printing, --json output,
+// colour (NO_COLOR), and where run directories live.
+import path from 'node:path';
+import { UserError, FailedError, EXIT_BAD_INPUT, EXIT_FAILED } from '../util/errors.ts';
+
+export const useColor = (): boolean =>
+  !('NO_COLOR' in process.env) && process.stdout.isTTY === true && process.env.TERM !== 'dumb';
+
+/** Spinners only on a real terminal with a width (ora spins forever on 0 columns). */
+export const useSpinner = (): boolean => process.stdout.isTTY === true && (process.stdout.columns ?? 0) > 0;
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** --runs-dir, else RLGRID_RUNS_DIR, else ./runs */
+export function runsDir(opt?: string): string {
+  return path.resolve(opt ?? process.env.RLGRID_RUNS_DIR ?? 'runs');
+}
+
+/** The project root: where grids and models are resolved from (the current directory). */
+export function projectRoot(): string {
+  return process.cwd();
+}
+
+/** Wrap a command action: map errors to exit codes and clear messages. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void> | number | void) {
+  return async (...args: A): Promise<void> => {
+    try {
+      const code = await fn(...args);
+      if (typeof code === 'number') process.exitCode = code;
+    } catch (e) {
+      process.exitCode = reportError(e);
+    }
+  };
+}
+
+export function reportError(e: unknown): number {
+  if (e instanceof UserError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    return EXIT_BAD_INPUT;
+  }
+  if (e instanceof FailedError) {
+    process.stderr.write(`failed: ${e.message}\n`);
+    return EXIT_FAILED;
+  }
+  process.stderr.write(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return EXIT_FAILED;
+}

@@ -1,0 +1,261 @@
+// The fully resolved configuration of one job: what the GRPO core executes
+// and what a job id hashes. Grids write partial configs; resolveJob() fills
+// every default (including each method's parameters) so the frozen plan says
+// exactly what ran. schema/job.schema.json validates the same shape.
+import { deepMerge, isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
+
+export type Backend = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
+export type LossAgg = 'token-mean' | 'seq-mean-token-mean' | 'seq-mean-token-sum';
+
+export interface ClipConfig {
+  low: number;
+  high: number;
+  /** dual-clip constant c (> 1) for A < 0; null = off */
+  dual: number | null;
+}
+
+export type PolicyLossConfig =
+  | { mode: 'vanilla' }
+  | { mode: 'clip-cov'; ratio: number; lb: number; ub: number }
+  | { mode: 'kl-cov'; ratio: number; coef: number };
+
+export type EntropyRegConfig =
+  | { mode: 'vanilla'; coef: number }
+  | {
+      mode: 'adaptive';
+      /** a number, or 'initial' = base model's entropy on `initial_prompts` training prompts */
+      target: number | 'initial';
+      delta: number;
+      c_max: number;
+      c0: number;
+      initial_prompts: number;
+    };
+
+export type TokenWeightsConfig =
+  | { schedule: 'fixed'; positive: number; negative: number }
+  | { schedule: 'stage-based' }
+  | { schedule: 'epoch-wise' }
+  | { schedule: 'entropy-guided'; target: number; delta: number; initial: number }
+  | { schedule: 'rand-pos-clip'; fraction: number };
+
+export interface SubsetConfig {
+  method: 'all' | 'kmeans' | 'random';
+  /** target number of prompts; null with method 'all' */
+  size: number | null;
+  clusters: number;
+  seed: number;
+}
+
+export interface OptimizerConfig {
+  name: 'adamw';
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weight_decay: number;
+  /** max global gradient norm; null = no clipping */
+  grad_clip: number | null;
+  schedule: 'constant' | 'cosine';
+  warmup_steps: number;
+  /** cosine floor as a fraction of lr */
+  min_lr_ratio: number;
+}
+
+export interface TrainConfig {
+  steps: number;
+  prompts_per_batch: number;
+  group_size: number;
+  /** N mini-batches (one optimizer step each) per rollout batch; 1 = on-policy */
+  updates_per_batch: number;
+  optimizer: OptimizerConfig;
+  /** null = Clip-Free */
+  clip: ClipConfig | null;
+  loss_agg: LossAgg;
+  advantage: { estimator: 'grpo'; normalize_std: boolean };
+  policy_loss: PolicyLossConfig;
+  entropy_reg: EntropyRegConfig | null;
+  entropy_adv: { alpha: number; kappa: number } | null;
+  token_weights: TokenWeightsConfig | null;
+}
+
+export interface JobConfig {
+  /** checkpoint directory, relative to the project root */
+  model: string;
+  /** task world name (src/tasks registry) */
+  task: string;
+  seed: number;
+  data: { subset: SubsetConfig };
+  train: TrainConfig;
+  rollout: { temperature: number; top_p: number; max_new_tokens: number };
+  eval: {
+    /** evaluate every this many steps (and at step 0 and the last step) */
+    every: number;
+    /** samples per question (n) */
+    samples: number;
+    /** k of Pass@k; null = n */
+    k: number | null;
+    /** name of the validation benchmark (model selection) */
+    validation: string;
+    /** questions per benchmark; null = all */
+    questions: number | null;
+    /** fixed training prompts whose responses give probe entropy */
+    probe_prompts: number;
+  };
+  runtime: { backend: Backend; threads: number; checkpoint_every: number };
+}
+
+export const DEFAULT_JOB: JobConfig = {
+  model: 'models/base',
+  task: 'arith',
+  seed: 1,
+  data: { subset: { method: 'all', size: null, clusters: 64, seed: 0 } },
+  train: {
+    steps: 200,
+    prompts_per_batch: 32,
+    group_size: 8,
+    updates_per_batch: 1,
+    optimizer: {
+      name: 'adamw',
+      lr: 3e-4,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weight_decay: 0,
+      grad_clip: 1,
+      schedule: 'constant',
+      warmup_steps: 0,
+      min_lr_ratio: 0.1,
+    },
+    clip: { low: 0.2, high: 0.2, dual: null },
+    loss_agg: 'token-mean',
+    advantage: { estimator: 'grpo', normalize_std: true },
+    policy_loss: { mode: 'vanilla' },
+    entropy_reg: null,
+    entropy_adv: null,
+    token_weights: null,
+  },
+  rollout: { temperature: 1, top_p: 1, max_new_tokens: 48 },
+  eval: { every: 20, samples: 16, k: null, validation: 'id-val', questions: null, probe_prompts: 64 },
+  runtime: { backend: 'auto', threads: 1, checkpoint_every: 10 },
+};
+
+/** Defaults for each method's parameters, keyed by config path then mode. */
+export const METHOD_DEFAULTS: Record<string, { key: string; modes: Record<string, JsonObject> }> = {
+  'train.policy_loss': {
+    key: 'mode',
+    modes: {
+      vanilla: {},
+      'clip-cov': { ratio: 2e-4, lb: 1, ub: 5 },
+      'kl-cov': { ratio: 2e-3, coef: 1 },
+    },
+  },
+  'train.entropy_reg': {
+    key: 'mode',
+    modes: {
+      vanilla: { coef: 0 },
+      adaptive: { target: 0.2, delta: 1e-4, c_max: 0.005, c0: 0, initial_prompts: 256 },
+    },
+  },
+  'train.token_weights': {
+    key: 'schedule',
+    modes: {
+      fixed: { positive: 1, negative: 1 },
+      'stage-based': {},
+      'epoch-wise': {},
+      'entropy-guided': { target: 0.2, delta: 0.05, initial: 0 },
+      // Rand-Pos-Clip's fraction defaults to Clip-Cov's ratio so the two are comparable.
+      'rand-pos-clip': { fraction: 2e-4 },
+    },
+  },
+  'train.entropy_adv': { key: '', modes: { '': { alpha: 0.4, kappa: 2 } } },
+  'train.clip': { key: '', modes: { '': { low: 0.2, high: 0.2, dual: null } } },
+};
+
+/**
+ * Fill every default of a partial job config. Method blocks (`policy_loss`,
+ * `entropy_reg`, `token_weights`, ...) get their own mode's defaults, so
+ * switching mode in a patch does not inherit another mode's parameters from
+ * DEFAULT_JOB. Validation of the result is the schema's job (validateJob).
+ */
+export function resolveJob(partial: Json): JobConfig {
+  const p: JsonObject = isPlainObject(partial) ? partial : {};
+  const methodPaths = Object.keys(METHOD_DEFAULTS).map((k) => k.split('.'));
+  // Merge everything except method blocks, then resolve each block on its own.
+  const merged = deepMerge(DEFAULT_JOB as unknown as Json, stripPaths(p, methodPaths)) as JsonObject;
+  for (const path of methodPaths) {
+    const spec = METHOD_DEFAULTS[path.join('.')];
+    const given = getIn(p, path);
+    const dflt = getIn(DEFAULT_JOB as unknown as JsonObject, path);
+    let value: Json;
+    if (given === undefined) value = dflt ?? null;
+    else if (given === null) value = null;
+    else if (isPlainObject(given)) {
+      const mode = spec.key ? (given[spec.key] as string | undefined) : '';
+      // A block without its mode key keeps the default block's mode.
+      const baseMode = mode ?? (isPlainObject(dflt) && spec.key ? (dflt[spec.key] as string) : undefined);
+      const modeDefaults = baseMode !== undefined ? spec.modes[baseMode] : undefined;
+      const head: JsonObject = spec.key && baseMode !== undefined ? { [spec.key]: baseMode } : {};
+      value = modeDefaults ? deepMerge({ ...head, ...modeDefaults }, given) : given;
+    } else value = given;
+    setIn(merged, path, value);
+  }
+  return merged as unknown as JobConfig;
+}
+
+function getIn(obj: JsonObject, path: string[]): Json | undefined {
+  let cur: Json | undefined = obj;
+  for (const k of path) {
+    if (!isPlainObject(cur) || !(k in cur)) return undefined;
+    cur = cur[k];
+  }
+  return cur;
+}
+
+function setIn(obj: JsonObject, path: string[], v: Json): void {
+  let cur = obj;
+  for (const k of path.slice(0, -1)) cur = cur[k] as JsonObject;
+  cur[path[path.length - 1]] = v;
+}
+
+function stripPaths(obj: JsonObject, paths: string[][]): JsonObject {
+  const out = structuredClone(obj);
+  for (const path of paths) {
+    let cur: Json | undefined = out;
+    for (const k of path.slice(0, -1)) cur = isPlainObject(cur) ? cur[k] : undefined;
+    if (isPlainObject(cur)) delete cur[path[path.length - 1]];
+  }
+  return out;
+}
+
+/**
+ * Rules across fields that a JSON Schema cannot say well. Returns messages
+ * keyed by dotted path; empty when the job makes sense.
+ */
+export function jobConsistencyErrors(job: JobConfig): { path: string; message: string }[] {
+  const errs: { path: string; message: string }[] = [];
+  const t = job.train;
+  const rollouts = t.prompts_per_batch * t.group_size;
+  if (rollouts % t.updates_per_batch !== 0)
+    errs.push({
+      path: 'train.updates_per_batch',
+      message: `${t.updates_per_batch} does not divide the rollout batch (${t.prompts_per_batch} x ${t.group_size} = ${rollouts})`,
+    });
+  if (t.clip && t.clip.dual !== null && t.clip.dual <= 1)
+    errs.push({ path: 'train.clip.dual', message: `dual-clip constant must be > 1, got ${t.clip.dual}` });
+  if (t.policy_loss.mode === 'kl-cov' && t.clip !== null)
+    errs.push({ path: 'train.clip', message: 'KL-Cov replaces clipping: set train.clip to null' });
+  if (t.policy_loss.mode === 'clip-cov' && t.clip?.dual != null)
+    errs.push({ path: 'train.clip.dual', message: 'Clip-Cov uses the plain clipped loss, without dual clip' });
+  if (t.policy_loss.mode === 'clip-cov' && t.clip === null)
+    errs.push({ path: 'train.clip', message: 'Clip-Cov needs clip bounds (train.clip must not be null)' });
+  if (job.eval.k !== null && job.eval.k > job.eval.samples)
+    errs.push({ path: 'eval.k', message: `k (${job.eval.k}) exceeds samples per question (${job.eval.samples})` });
+  const s = job.data.subset;
+  if (s.method === 'all' && s.size !== null)
+    errs.push({ path: 'data.subset.size', message: "size applies to 'kmeans' and 'random' subsets; use null with 'all'" });
+  if (s.method !== 'all' && s.size === null)
+    errs.push({ path: 'data.subset.size', message: `a '${s.method}' subset needs a size` });
+  if (t.optimizer.warmup_steps > t.steps)
+    errs.push({ path: 'train.optimizer.warmup_steps', message: `warmup (${t.optimizer.warmup_steps}) exceeds steps (${t.steps})` });
+  return errs;
+}

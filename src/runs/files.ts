@@ -1,0 +1,95 @@
+// Crash-safe file primitives for run directories. A reader never sees a
+// half-written JSON file (temp file + fsync + rename), and a JSONL file torn
+// by a crash loses only its incomplete last line.
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../util/errors.ts';
+
+let tmpCounter = 0;
+
+/** Write a file atomically: temp file in the same directory, fsync, rename, fsync dir. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${tmpCounter++}.tmp`);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    if (typeof data === 'string') fs.writeSync(fd, data);
+    else fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  try {
+    const dfd = fs.openSync(dir, 'r');
+    fs.fsyncSync(dfd);
+    fs.closeSync(dfd);
+  } catch {
+    // some filesystems refuse fsync on directories; the rename is still atomic
+  }
+}
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Read and parse a JSON file; a missing or corrupt file is a UserError naming it. */
+export function readJson<T = unknown>(file: string): T {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError([{ file, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }]);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new UserError([{ file, message: `corrupt JSON (${(e as Error).message})` }]);
+  }
+}
+
+/**
+ * Append one record as one line. The line is written with a single write()
+ * and fsync'd, so after a crash the file ends in a complete line or a torn
+ * one that readJsonl drops.
+ */
+export function appendJsonl(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const fd = fs.openSync(file, 'a');
+  try {
+    fs.writeSync(fd, JSON.stringify(value) + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Read a JSONL file. A last line without its newline (a torn append) is
+ * dropped; a corrupt line anywhere else is a UserError naming file and line.
+ * A missing file reads as empty.
+ */
+export function readJsonl<T = unknown>(file: string): T[] {
+  if (!fs.existsSync(file)) return [];
+  const text = fs.readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  const complete = text.endsWith('\n') ? lines.slice(0, -1) : lines.slice(0, -1); // last piece is '' or torn
+  const out: T[] = [];
+  complete.forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      out.push(JSON.parse(line) as T);
+    } catch {
+      throw new UserError([{ file, line: i + 1, message: 'corrupt JSONL line' }]);
+    }
+  });
+  return out;
+}
+
+/** Rewrite a JSONL file keeping only records that pass `keep` (atomic). Used on resume. */
+export function truncateJsonl<T>(file: string, keep: (r: T) => boolean): void {
+  if (!fs.existsSync(file)) return;
+  const rows = readJsonl<T>(file).filter(keep);
+  writeFileAtomic(file, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+}
