@@ -257,5 +257,50 @@ export function jobConsistencyErrors(job: JobConfig): { path: string; message: s
     errs.push({ path: 'data.subset.size', message: `a '${s.method}' subset needs a size` });
   if (t.optimizer.warmup_steps > t.steps)
     errs.push({ path: 'train.optimizer.warmup_steps', message: `warmup (${t.optimizer.warmup_steps}) exceeds steps (${t.steps})` });
+  errs.push(...methodConsistencyErrors(t));
+  return errs;
+}
+
+/**
+ * Method combinations that parse but make no sense, beyond the rules in
+ * jobConsistencyErrors (src/config/job.ts), which already rejects KL-Cov with
+ * clip bounds (hence with dual clip), Clip-Cov with dual clip or without clip
+ * bounds, and dual clip <= 1. Paths are dotted, from the job root.
+ */
+export function methodConsistencyErrors(train: TrainConfig): { path: string; message: string }[] {
+  const errs: { path: string; message: string }[] = [];
+  const add = (path: string, message: string) => errs.push({ path: `train.${path}`, message });
+
+  const pl = train.policy_loss;
+  if (pl.mode === 'clip-cov' && pl.lb >= pl.ub)
+    add('policy_loss.lb', `Clip-Cov needs lb < ub (got lb ${pl.lb}, ub ${pl.ub}): no token could ever be selected`);
+
+  const ea = train.entropy_adv;
+  if (ea && ea.kappa <= 1)
+    add(
+      'entropy_adv.kappa',
+      `kappa must be > 1 (got ${ea.kappa}): with kappa <= 1 the term min(alpha H, |A|/kappa) can reach |A| and cancel or flip a negative advantage`,
+    );
+
+  const er = train.entropy_reg;
+  if (er?.mode === 'adaptive') {
+    if (typeof er.target === 'number' && er.target <= 0)
+      add('entropy_reg.target', `target must be > 0 (got ${er.target}): the bonus applies only while entropy < target`);
+    if (er.c_max <= 0) add('entropy_reg.c_max', 'c_max must be > 0: the coefficient is clipped to [0, c_max]');
+    if (er.c0 > er.c_max) add('entropy_reg.c0', `c0 (${er.c0}) exceeds c_max (${er.c_max})`);
+    if (er.delta <= 0) add('entropy_reg.delta', "delta must be > 0, else c never leaves c0 (use mode 'vanilla' for a fixed coefficient)");
+  }
+
+  const tw = train.token_weights;
+  if (tw?.schedule === 'fixed' && tw.positive === 0 && tw.negative === 0)
+    add('token_weights', 'positive and negative weights are both 0: no token would carry policy gradient');
+  if (tw?.schedule === 'entropy-guided') {
+    if (tw.target <= 0)
+      add('token_weights.target', `target must be > 0 (got ${tw.target}): entropy is never below it, so lambda could only rise`);
+    if (tw.delta <= 0)
+      add('token_weights.delta', "delta must be > 0, else lambda never leaves its initial value (use schedule 'fixed')");
+  }
+  if (tw?.schedule === 'rand-pos-clip' && tw.fraction <= 0)
+    add('token_weights.fraction', 'fraction must be > 0 (the max(1, floor(fraction * N)) budget would still zero one token); use token_weights: null for none');
   return errs;
 }

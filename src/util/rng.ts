@@ -11,8 +11,10 @@ type Gen = ReturnType<typeof xoroshiro128plus>;
 export class Rng {
   private constructor(private gen: Gen) {}
 
+  /** A stream for a seed. The seed is hashed first: xoroshiro's first draws
+   * from small raw seeds (1, 2, 3...) are nearly identical across seeds. */
   static seeded(seed: number): Rng {
-    return new Rng(xoroshiro128plus(seed | 0));
+    return Rng.derived(seed, '');
   }
 
   /** A stream derived from a seed and a label: independent streams per purpose. */
