@@ -1,0 +1,50 @@
+// rlgrid diff A B: what differs between two jobs, or between two grids' tables.
+import { Command } from 'commander';
+import { diffJobs, diffTables, renderGridDiff, renderJobDiff } from '../report/diff.ts';
+import { resolveRunArg } from '../report/load.ts';
+import { buildTable } from '../report/table.ts';
+import { UserError } from '../util/errors.ts';
+import { action, printJson, runsDir } from './common.ts';
+
+export interface DiffCliOptions {
+  all?: boolean;
+  json?: boolean;
+  tolerance: string;
+  runsDir?: string;
+}
+
+export async function diffCommand(a: string, b: string, opts: DiffCliOptions): Promise<number> {
+  const tolerance = Number(opts.tolerance);
+  if (!Number.isFinite(tolerance) || tolerance < 0) throw new UserError(`--tolerance must be a number >= 0, got "${opts.tolerance}"`);
+  const dir = runsDir(opts.runsDir);
+  const ra = resolveRunArg(a, dir);
+  const rb = resolveRunArg(b, dir);
+  if (ra.kind === 'job' && rb.kind === 'job') {
+    const d = diffJobs(ra.record, rb.record, { tolerance });
+    if (opts.json) {
+      const keep = <T extends { same: boolean }>(xs: T[]) => (opts.all ? xs : xs.filter((x) => !x.same));
+      printJson({ ...d, config: keep(d.config), environment: keep(d.environment), final: keep(d.final), curves: opts.all ? d.curves : d.curves.filter((c) => c.firstExact) });
+    } else process.stdout.write(renderJobDiff(d, { all: opts.all, relativeTo: process.cwd() }));
+    return 0;
+  }
+  if (ra.kind === 'grid' && rb.kind === 'grid') {
+    const d = diffTables(buildTable(ra.plan, ra.records, { labelOrder: ra.labelOrder }), buildTable(rb.plan, rb.records, { labelOrder: rb.labelOrder }), [a, b]);
+    if (opts.json) printJson(d);
+    else process.stdout.write(renderGridDiff(d));
+    return 0;
+  }
+  throw new UserError(`cannot compare a ${ra.kind} (${a}) with a ${rb.kind} (${b}): give two jobs or two grids`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('diff')
+    .description('what differs between two jobs (config, environment, final metrics, where curves diverge) or two grids (table cells)')
+    .argument('<a>', 'run directory, job id, GRID:axis=label[,axis=label], or a grid')
+    .argument('<b>', 'the same kinds as A')
+    .option('--all', 'show what is the same too (and times, attempts)')
+    .option('--json', 'print the comparison as JSON')
+    .option('--tolerance <rel>', 'relative tolerance for "curves diverge beyond"', '0.001')
+    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)')
+    .action(action((a: string, b: string, opts: DiffCliOptions) => diffCommand(a, b, opts)));
+}

@@ -1,0 +1,54 @@
+// rlgrid plot GRID: training curves per variant as SVG and PNG.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { loadGridRecords } from '../report/load.ts';
+import { defaultGroupAxes, splitAxes } from '../report/select.ts';
+import { writeFileAtomic } from '../runs/files.ts';
+import { UserError } from '../util/errors.ts';
+import { action, runsDir } from './common.ts';
+
+export interface PlotCliOptions {
+  metric: string[];
+  group?: string;
+  smooth: 'ema' | 'none';
+  out: string;
+  scale: string;
+  allJobs?: boolean;
+  runsDir?: string;
+}
+
+export async function plotCommand(grid: string, opts: PlotCliOptions): Promise<number> {
+  const scale = Number(opts.scale);
+  if (!(scale > 0 && scale <= 8)) throw new UserError(`--scale must be in (0, 8], got "${opts.scale}"`);
+  const { plan, records, warnings, labelOrder } = loadGridRecords(grid, runsDir(opts.runsDir));
+  for (const w of warnings) process.stderr.write(`note: ${w}\n`);
+  // vega takes about a second to load: only for this command
+  const { curveData, curveSpec, renderSvg, slug, svgToPng } = await import('../report/figure.ts');
+  const group = opts.group !== undefined ? splitAxes(opts.group) : defaultGroupAxes(plan);
+  fs.mkdirSync(opts.out, { recursive: true });
+  for (const metric of opts.metric) {
+    const data = curveData(plan, records, { metric, group, smooth: opts.smooth, allJobs: opts.allJobs, labelOrder });
+    const svg = await renderSvg(curveSpec(data, { title: `${plan.grid.name}: ${metric}` }));
+    const base = path.join(opts.out, `${plan.grid.name}-${slug(metric)}`);
+    writeFileAtomic(`${base}.svg`, svg);
+    writeFileAtomic(`${base}.png`, svgToPng(svg, { scale }));
+    process.stdout.write(`${base}.svg\n${base}.png\n`);
+  }
+  return 0;
+}
+
+export function register(program: Command): void {
+  program
+    .command('plot')
+    .description('training curves of a grid, one line per variant (mean over seeds, ± std band), as SVG and PNG')
+    .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
+    .option('-m, --metric <name...>', 'metrics.jsonl key or eval.jsonl series (see docs/reports.md)', ['actor/entropy'])
+    .option('-g, --group <axes>', "legend axis (a or a+b); default the table's rows or the first axis that is not seed")
+    .addOption(new Option('--smooth <how>', 'smooth each job\'s curve before averaging').choices(['ema', 'none']).default('none'))
+    .option('-o, --out <dir>', 'directory for <grid>-<metric>.svg/.png', 'figures')
+    .option('--scale <x>', 'PNG pixels per SVG unit', '2')
+    .option('--all-jobs', 'draw unfinished jobs too (running, failed, interrupted)')
+    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)')
+    .action(action((grid: string, opts: PlotCliOptions) => plotCommand(grid, opts)));
+}

@@ -1,0 +1,42 @@
+// rlgrid report GRID: one self-contained HTML page (table, figures, claims, plan).
+import { Command, Option } from 'commander';
+import { checkClaims } from '../report/claims.ts';
+import { loadGridRecords } from '../report/load.ts';
+import { buildTable, type Agg } from '../report/table.ts';
+import { writeFileAtomic } from '../runs/files.ts';
+import { action, runsDir } from './common.ts';
+
+export interface ReportCliOptions {
+  out?: string;
+  agg: Agg;
+  runsDir?: string;
+}
+
+export async function reportCommand(grid: string, opts: ReportCliOptions): Promise<number> {
+  const { plan, records, warnings, labelOrder } = loadGridRecords(grid, runsDir(opts.runsDir));
+  for (const w of warnings) process.stderr.write(`note: ${w}\n`);
+  // vega takes about a second to load: only for this command
+  const { renderReport, reportFigures } = await import('../report/html.ts');
+  const html = renderReport({
+    plan,
+    records,
+    table: buildTable(plan, records, { agg: opts.agg, labelOrder }),
+    claims: checkClaims(plan, records),
+    figures: await reportFigures(plan, records, undefined, labelOrder),
+  });
+  const out = opts.out ?? `${plan.grid.name}-report.html`;
+  writeFileAtomic(out, html);
+  process.stdout.write(`${out}\n`);
+  return 0;
+}
+
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description('write one self-contained HTML page: table, figures, claims with verdicts, the plan')
+    .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
+    .option('-o, --out <file>', 'HTML file to write (default <grid>-report.html)')
+    .addOption(new Option('--agg <agg>', 'table aggregation over seeds').choices(['mean', 'iqm']).default('mean'))
+    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)')
+    .action(action((grid: string, opts: ReportCliOptions) => reportCommand(grid, opts)));
+}

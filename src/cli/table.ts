@@ -1,0 +1,67 @@
+// rlgrid table GRID: the grid's results as a table (docs/reports.md).
+import fs from 'node:fs';
+import { Command, Option } from 'commander';
+import { compareWithGolden, formatDifferences } from '../report/golden.ts';
+import { renderTable, TABLE_FORMATS, type TableFormat } from '../report/format.ts';
+import { loadGridRecords } from '../report/load.ts';
+import { buildTable, type Agg, type Layout } from '../report/table.ts';
+import { writeFileAtomic } from '../runs/files.ts';
+import { EXIT_FAILED, UserError } from '../util/errors.ts';
+import { action, runsDir, useColor } from './common.ts';
+
+export interface TableCliOptions {
+  format: TableFormat;
+  out?: string;
+  agg: Agg;
+  layout?: Layout;
+  rows?: string;
+  check?: string;
+  tolerance?: string;
+  runsDir?: string;
+}
+
+export function parseTolerance(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const x = Number(text);
+  if (!Number.isFinite(x) || x < 0) throw new UserError(`--tolerance must be a number >= 0, got "${text}"`);
+  return x;
+}
+
+export async function tableCommand(grid: string, opts: TableCliOptions): Promise<number> {
+  const tolerance = parseTolerance(opts.tolerance);
+  if (tolerance !== undefined && !opts.check) throw new UserError('--tolerance goes with --check FILE');
+  const { plan, records, warnings, labelOrder } = loadGridRecords(grid, runsDir(opts.runsDir));
+  for (const w of warnings) process.stderr.write(`note: ${w}\n`);
+  const model = buildTable(plan, records, { agg: opts.agg, layout: opts.layout, rows: opts.rows, labelOrder });
+  const text = renderTable(model, opts.format, { color: !opts.out && opts.format === 'term' && useColor() });
+  if (opts.out) writeFileAtomic(opts.out, text);
+  if (opts.check) {
+    if (!fs.existsSync(opts.check)) throw new UserError(`golden table not found: ${opts.check}`);
+    const diffs = compareWithGolden(model, fs.readFileSync(opts.check, 'utf8'), { tolerance });
+    const how = tolerance === undefined ? 'exactly' : `within ${tolerance}`;
+    if (diffs.length === 0) {
+      process.stdout.write(`table matches ${opts.check} (${how})\n`);
+      return 0;
+    }
+    process.stdout.write(`table differs from ${opts.check} (${how}) in ${diffs.length} cell${diffs.length === 1 ? '' : 's'}:\n${formatDifferences(diffs)}\n`);
+    return EXIT_FAILED;
+  }
+  if (!opts.out) process.stdout.write(text);
+  return 0;
+}
+
+export function register(program: Command): void {
+  program
+    .command('table')
+    .description("print a grid's results as a table (rows and columns from the grid's `table:` section)")
+    .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
+    .addOption(new Option('-f, --format <format>', 'output format').choices([...TABLE_FORMATS]).default('term'))
+    .option('-o, --out <file>', 'write the table to a file instead of stdout')
+    .addOption(new Option('--agg <agg>', 'aggregate over seeds: mean ± std, or IQM with a 95% stratified-bootstrap interval').choices(['mean', 'iqm']).default('mean'))
+    .addOption(new Option('--layout <layout>', "override the grid's table layout").choices(['table1', 'table2', 'table3', 'custom']))
+    .option('--rows <axes>', "row axes (a or a+b), overriding the grid's table.rows")
+    .option('--check <file>', 'compare with a golden table (JSON or CSV from this command); exit 1 on a difference')
+    .option('--tolerance <x>', 'with --check: numbers may differ by this much (absolute, in the column unit)')
+    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)')
+    .action(action((grid: string, opts: TableCliOptions) => tableCommand(grid, opts)));
+}

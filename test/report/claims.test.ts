@@ -1,0 +1,165 @@
+// Claims judged over fixture run directories: verdicts, the interval behind
+// each, and the rule that a claim whose interval includes zero never passes.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import type { Claim } from '../../src/grid/types.ts';
+import { checkClaims, claimsSummary, failedClaims, renderClaimsTerm, type ClaimResult } from '../../src/report/claims.ts';
+import { loadGridRecords } from '../../src/report/load.ts';
+import { methodsFixture, tmpDir } from './fixture.ts';
+
+const CH = { method: 'Clip-Higher' };
+const GRPO = { method: 'GRPO' };
+
+const CLAIMS: Claim[] = [
+  { name: 'Clip-Higher keeps entropy above GRPO', metric: 'entropy_ema', expect: { greater: CH, than: GRPO } },
+  { name: 'GRPO keeps entropy above Clip-Higher', metric: 'final.entropy_ema', expect: { greater: GRPO, than: CH } },
+  { name: 'GRPO is better out of domain', metric: 'selected.average_ood.avg_at_k', expect: { greater: GRPO, than: CH }, gate: false, note: 'inside the seed spread' },
+  { name: 'by more than 0.06', metric: 'entropy_ema', expect: { greater: CH, than: GRPO, margin: 0.06 } },
+  { name: 'GRPO ends lower than Clip-Free', metric: 'actor/entropy@last', expect: { less: GRPO, than: { method: 'Clip-Free' } } },
+  { name: 'same number of steps', metric: 'steps', expect: { greater: GRPO, than: CH } },
+  { name: 'probe entropy in [0.5, 0.9]', metric: 'probe_entropy@last3', expect: { within: [0.5, 0.9], of: GRPO } },
+  { name: 'probe entropy in [0.8, 0.9]', metric: 'probe_entropy@last3', expect: { within: [0.8, 0.9], of: GRPO } },
+  { name: 'probe entropy in [0.712, 0.9]', metric: 'probe_entropy@last3', expect: { within: [0.712, 0.9], of: GRPO } },
+  { name: 'entropy falls as accuracy rises', metric: 'probe_entropy', expect: { correlation: 'benchmarks.id-val.avg_at_k', sign: 'negative', of: GRPO } },
+  { name: 'entropy rises with OOD accuracy', metric: 'probe_entropy', expect: { correlation: 'benchmarks.ood-logic.avg_at_k', sign: 'positive', of: { method: 'Clip-Free' } } },
+  { name: 'one seed', metric: 'probe_entropy', expect: { correlation: 'benchmarks.id-val.avg_at_k', sign: 'negative', of: { method: 'GRPO', seed: 1 } } },
+  { name: 'never ran', metric: 'entropy_ema', expect: { greater: { method: 'Entropy-Adv' }, than: GRPO } },
+  { name: 'typo in metric', metric: 'entropy_emma', expect: { less: GRPO, than: CH } },
+  { name: 'typo in axis', metric: 'entropy_ema', expect: { less: { methd: 'GRPO' }, than: CH } },
+  { name: 'unknown label', metric: 'entropy_ema', expect: { less: { method: 'PPO' }, than: CH } },
+];
+
+describe('report/claims', function () {
+  let runs: string;
+  let results: ClaimResult[];
+  const byName = (n: string) => results.find((r) => r.name === n)!;
+
+  before(function () {
+    runs = tmpDir();
+    methodsFixture(runs, { claims: CLAIMS });
+    const { plan, records } = loadGridRecords('methods', runs);
+    results = checkClaims(plan, records);
+  });
+  after(function () {
+    fs.rmSync(runs, { recursive: true, force: true });
+  });
+
+  it('greater: holds when the whole Welch interval is above zero', function () {
+    // 0.678 - 0.621 = 0.057; var 9e-6 per side, se = 0.0024495, df = 4, t = 2.7764 -> ± 0.0068008
+    const r = byName('Clip-Higher keeps entropy above GRPO');
+    assert.equal(r.verdict, 'holds');
+    assert.equal(r.source, 'result.json final.entropy_ema');
+    assert.equal(r.estimate!.toFixed(6), '0.057000');
+    assert.deepEqual([r.lo!.toFixed(6), r.hi!.toFixed(6)], ['0.050199', '0.063801']);
+    assert.equal(r.evidence, 'diff +0.057 [0.0502, 0.0638] (95% Welch): method=Clip-Higher 0.678 (n=3) vs method=GRPO 0.621 (n=3)');
+  });
+
+  it('the reverse claim is contradicted', function () {
+    const r = byName('GRPO keeps entropy above Clip-Higher');
+    assert.equal(r.verdict, 'contradicted');
+    assert.equal(r.evidence, 'diff -0.057 [-0.0638, -0.0502] (95% Welch): method=GRPO 0.621 (n=3) vs method=Clip-Higher 0.678 (n=3)');
+  });
+
+  it('an interval that includes zero is "not shown", even though the means differ in the claimed direction', function () {
+    // 0.23 - 0.22 = 0.01, se = 0.0040825, df = 4 -> [-0.001335, 0.021335]
+    const r = byName('GRPO is better out of domain');
+    assert.equal(r.verdict, 'not shown');
+    assert.equal(r.evidence, 'diff +0.01 [-0.001335, 0.02133] (95% Welch): method=GRPO 0.23 (n=3) vs method=Clip-Higher 0.22 (n=3)');
+  });
+
+  it('a margin must be cleared by the whole interval', function () {
+    assert.equal(byName('by more than 0.06').verdict, 'not shown');
+  });
+
+  it('less, on a training series (last step), counting the failed job as failed', function () {
+    const r = byName('GRPO ends lower than Clip-Free');
+    assert.equal(r.verdict, 'holds');
+    assert.equal(r.source, 'training series actor/entropy (last)');
+    assert.equal(r.evidence, 'diff -0.1185 [-0.126, -0.111] (95% Welch): method=GRPO 0.606 (n=3) vs method=Clip-Free 0.7245 (n=2; failed 1)');
+  });
+
+  it('identical values on both sides (a zero-width interval at 0) are not shown', function () {
+    const r = byName('same number of steps');
+    assert.deepEqual([r.verdict, r.estimate, r.lo, r.hi], ['not shown', 0, 0, 0]);
+  });
+
+  it('within: the t interval of the mean inside the band holds, outside it is contradicted, across its edge not shown', function () {
+    // last-3 probe entropy of GRPO: 0.712, 0.714, 0.716; se 0.0011547, t(2) = 4.3027 -> ± 0.0049683
+    const inside = byName('probe entropy in [0.5, 0.9]');
+    assert.equal(inside.verdict, 'holds');
+    assert.equal(inside.source, 'eval series probe_entropy (mean of last 3)');
+    assert.deepEqual([inside.lo!.toFixed(6), inside.hi!.toFixed(6)], ['0.709032', '0.718968']);
+    assert.equal(byName('probe entropy in [0.8, 0.9]').verdict, 'contradicted');
+    assert.equal(byName('probe entropy in [0.712, 0.9]').verdict, 'not shown');
+  });
+
+  it('correlation: Spearman per job over the evaluations, then a t interval over jobs (clipped to [-1, 1])', function () {
+    const neg = byName('entropy falls as accuracy rises');
+    assert.deepEqual([neg.verdict, neg.estimate, neg.lo, neg.hi], ['holds', -1, -1, -1]);
+    assert.equal(neg.source, 'eval series probe_entropy vs eval series benchmarks.id-val.avg_at_k');
+    // Clip-Free seeds 1 and 2: rho -0.632 (ties) and -1
+    const pos = byName('entropy rises with OOD accuracy');
+    assert.equal(pos.verdict, 'not shown');
+    assert.equal(pos.estimate!.toFixed(4), (-(1 + 3 / Math.sqrt(22.5)) / 2).toFixed(4));
+    assert.deepEqual([pos.lo, pos.hi], [-1, 1]);
+  });
+
+  it('fewer than two finished jobs in a group is not shown, saying why', function () {
+    assert.equal(byName('one seed').verdict, 'not shown');
+    assert.equal(byName('one seed').evidence, 'Spearman rho per job: needs at least 2 finished jobs per group: method=GRPO,seed=1 -1 (n=1)');
+    assert.equal(
+      byName('never ran').evidence,
+      'needs at least 2 finished jobs per group: method=Entropy-Adv — (n=0; missing 3) vs method=GRPO 0.621 (n=3)',
+    );
+  });
+
+  it('an unknown metric, axis or label makes the claim invalid', function () {
+    assert.equal(byName('typo in metric').verdict, 'invalid');
+    assert.match(byName('typo in metric').evidence, /^metric "entropy_emma" not found; result\.json numbers: steps, best_step, /);
+    assert.equal(byName('typo in axis').evidence, 'unknown axis "methd" (axes: method, seed)');
+    assert.equal(byName('unknown label').evidence, 'no job has method=PPO (labels: GRPO, Clip-Higher, Clip-Free, Entropy-Adv)');
+  });
+
+  it('only gated claims that do not hold fail; gate: false is reported but never fails', function () {
+    const failed = failedClaims(results).map((r) => r.name);
+    assert.ok(!failed.includes('GRPO is better out of domain'));
+    assert.deepEqual(failed, [
+      'GRPO keeps entropy above Clip-Higher',
+      'by more than 0.06',
+      'same number of steps',
+      'probe entropy in [0.8, 0.9]',
+      'probe entropy in [0.712, 0.9]',
+      'entropy rises with OOD accuracy',
+      'one seed',
+      'never ran',
+      'typo in metric',
+      'typo in axis',
+      'unknown label',
+    ]);
+    assert.equal(claimsSummary(results), '16 claims: 4 hold, 2 contradicted, 7 not shown, 3 invalid; 11 gated claims failed');
+  });
+
+  it('the terminal table', function () {
+    assert.equal(
+      renderClaimsTerm(results.slice(0, 3)),
+      [
+        '┌───┬──────────────────────────────────────┬───────────────────────────────┬──────────────┬───────┬───────────────────────────┐',
+        '│ # │ claim                                │ metric                        │ verdict      │ gated │ estimate [95% CI]         │',
+        '├───┼──────────────────────────────────────┼───────────────────────────────┼──────────────┼───────┼───────────────────────────┤',
+        '│ 1 │ Clip-Higher keeps entropy above GRPO │ entropy_ema                   │ holds        │ yes   │ 0.057 [0.0502, 0.0638]    │',
+        '│ 2 │ GRPO keeps entropy above Clip-Higher │ final.entropy_ema             │ contradicted │ yes   │ -0.057 [-0.0638, -0.0502] │',
+        '│ 3 │ GRPO is better out of domain         │ selected.average_ood.avg_at_k │ not shown    │ no    │ 0.01 [-0.001335, 0.02133] │',
+        '└───┴──────────────────────────────────────┴───────────────────────────────┴──────────────┴───────┴───────────────────────────┘',
+        '1. diff +0.057 [0.0502, 0.0638] (95% Welch): method=Clip-Higher 0.678 (n=3) vs method=GRPO 0.621 (n=3)',
+        '   metric: result.json final.entropy_ema',
+        '2. diff -0.057 [-0.0638, -0.0502] (95% Welch): method=GRPO 0.621 (n=3) vs method=Clip-Higher 0.678 (n=3)',
+        '   metric: result.json final.entropy_ema',
+        '3. diff +0.01 [-0.001335, 0.02133] (95% Welch): method=GRPO 0.23 (n=3) vs method=Clip-Higher 0.22 (n=3)',
+        '   metric: result.json selected.average_ood.avg_at_k',
+        '   note: inside the seed spread',
+        '3 claims: 1 hold, 1 contradicted, 1 not shown; 1 gated claim failed',
+        '',
+      ].join('\n'),
+    );
+  });
+});

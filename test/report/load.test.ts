@@ -1,0 +1,81 @@
+// Reading a grid's runs through the run store: by grid file, name, run
+// directory or plan.json; statuses as the store judges them.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { planGrid } from '../../src/grid/expand.ts';
+import { loadGridRecords, readJob } from '../../src/report/load.ts';
+import { buildTable } from '../../src/report/table.ts';
+import { freezePlan, jobDir, openStore } from '../../src/runs/store.ts';
+import { fillJob, tmpDir } from './fixture.ts';
+
+const GRID = `version: 1
+name: two
+base:
+  train: {steps: 30}
+  eval: {every: 10, samples: 4}
+axes:
+  method:
+    GRPO: {}
+    Clip-Higher: {train.clip: {low: 0.2, high: 0.28}}
+  seed: [1, 2]
+table: {layout: table2, rows: method}
+`;
+
+describe('report/load: a grid file, planned, run and read back', function () {
+  let root: string;
+  let runs: string;
+  let file: string;
+
+  before(function () {
+    root = tmpDir('rlgrid-report-project-');
+    runs = path.join(root, 'runs');
+    file = path.join(root, 'two.yaml');
+    fs.writeFileSync(file, GRID);
+    const plan = planGrid(file, { root });
+    const store = openStore(runs);
+    freezePlan(store, plan);
+    for (const j of plan.jobs)
+      fillJob(jobDir(store, j.id), {
+        outcome: j.labels.method === 'Clip-Higher' && j.labels.seed === '2' ? 'pending' : 'done',
+        mi: j.labels.method === 'GRPO' ? 0 : 1,
+        seed: Number(j.labels.seed),
+      });
+  });
+  after(function () {
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('by grid file, name, run directory and plan.json: the same plan and records', function () {
+    const byFile = loadGridRecords(file, runs);
+    assert.deepEqual(byFile.warnings, []);
+    assert.deepEqual(byFile.labelOrder, { method: ['GRPO', 'Clip-Higher'], seed: ['1', '2'] });
+    assert.deepEqual(loadGridRecords('two', runs).labelOrder, byFile.labelOrder); // from plan.grid.file
+    assert.deepEqual(byFile.records.map((r) => `${r.labels.method}/${r.labels.seed}:${r.status}`), ['GRPO/1:done', 'GRPO/2:done', 'Clip-Higher/1:done', 'Clip-Higher/2:pending']);
+    for (const other of ['two', path.join(runs, 'two'), path.join(runs, 'two', 'plan.json')])
+      assert.deepEqual(loadGridRecords(other, runs).plan, byFile.plan, other);
+    const rows = buildTable(byFile.plan, byFile.records).rows.map((r) => [r.label, r.jobs.done, r.jobs.pending]);
+    assert.deepEqual(rows, [['GRPO', 2, 0], ['Clip-Higher', 1, 1]]);
+  });
+
+  it('a grid file edited after its run: the frozen plan is shown, with a warning', function () {
+    fs.writeFileSync(file, GRID.replace('seed: [1, 2]', 'seed: [1, 2, 3]'));
+    try {
+      const g = loadGridRecords(file, runs);
+      assert.equal(g.plan.jobs.length, 4);
+      assert.deepEqual(g.warnings, [`${file} changed since its plan was frozen; showing what ran (${path.join(runs, 'two', 'plan.json')})`]);
+    } finally {
+      fs.writeFileSync(file, GRID);
+    }
+  });
+
+  it('a job whose manifest says running but whose runner is gone reads as interrupted', function () {
+    const g = loadGridRecords('two', runs);
+    const dir = g.records[3].dir!;
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...m, status: 'running', runner: { pid: 999999999, host: 'elsewhere' } }));
+    assert.equal(readJob(dir).status, 'interrupted');
+    assert.equal(loadGridRecords('two', runs).records[3].status, 'interrupted');
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(m));
+  });
+});
