@@ -2,7 +2,7 @@
 // and what a job id hashes. Grids write partial configs; resolveJob() fills
 // every default (including each method's parameters) so the frozen plan says
 // exactly what ran. schema/job.schema.json validates the same shape.
-import { deepMerge, isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
+import { isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
 
 export type Backend = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
 export type LossAgg = 'token-mean' | 'seq-mean-token-mean' | 'seq-mean-token-sum';
@@ -179,15 +179,18 @@ export const METHOD_DEFAULTS: Record<string, { key: string; modes: Record<string
  */
 export function resolveJob(partial: Json): JobConfig {
   const p: JsonObject = isPlainObject(partial) ? partial : {};
-  const methodPaths = Object.keys(METHOD_DEFAULTS).map((k) => k.split('.'));
   // Merge everything except method blocks, then resolve each block on its own.
-  const merged = deepMerge(DEFAULT_JOB as unknown as Json, stripPaths(p, methodPaths)) as JsonObject;
-  for (const path of methodPaths) {
-    const spec = METHOD_DEFAULTS[path.join('.')];
+  // (Plain-JSON copies instead of structuredClone: the planner resolves every
+  // job of a grid, 100k in a benchmark; test/grid/resolve-job.test.ts pins the
+  // results against the first, structuredClone-based version.)
+  const merged = mergeJson(DEFAULT_JOB as unknown as Json, stripPaths(p, METHOD_PATHS)) as JsonObject;
+  for (let i = 0; i < METHOD_PATHS.length; i++) {
+    const path = METHOD_PATHS[i];
+    const spec = METHOD_SPECS[i];
     const given = getIn(p, path);
-    const dflt = getIn(DEFAULT_JOB as unknown as JsonObject, path);
+    const dflt = METHOD_DEFAULT_BLOCKS[i];
     let value: Json;
-    if (given === undefined) value = dflt ?? null;
+    if (given === undefined) value = dflt === undefined ? null : cloneJson(dflt);
     else if (given === null) value = null;
     else if (isPlainObject(given)) {
       const mode = spec.key ? (given[spec.key] as string | undefined) : '';
@@ -195,11 +198,42 @@ export function resolveJob(partial: Json): JobConfig {
       const baseMode = mode ?? (isPlainObject(dflt) && spec.key ? (dflt[spec.key] as string) : undefined);
       const modeDefaults = baseMode !== undefined ? spec.modes[baseMode] : undefined;
       const head: JsonObject = spec.key && baseMode !== undefined ? { [spec.key]: baseMode } : {};
-      value = modeDefaults ? deepMerge({ ...head, ...modeDefaults }, given) : given;
+      value = modeDefaults ? mergeJson({ ...head, ...modeDefaults }, given) : cloneJson(given);
     } else value = given;
     setIn(merged, path, value);
   }
   return merged as unknown as JobConfig;
+}
+
+const METHOD_PATHS: string[][] = Object.keys(METHOD_DEFAULTS).map((k) => k.split('.'));
+const METHOD_SPECS = Object.keys(METHOD_DEFAULTS).map((k) => METHOD_DEFAULTS[k]);
+const METHOD_DEFAULT_BLOCKS = METHOD_PATHS.map((path) => getIn(DEFAULT_JOB as unknown as JsonObject, path));
+
+/** Deep copy of plain JSON data. */
+function cloneJson(v: Json): Json {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(cloneJson);
+  const out: JsonObject = {};
+  for (const k of Object.keys(v)) out[k] = cloneJson(v[k]);
+  return out;
+}
+
+/** deepMerge(base, patch) of src/util/objects.ts (null sets null), on plain JSON. */
+function mergeJson(base: Json, patch: Json): Json {
+  if (!isPlainObject(base) || !isPlainObject(patch)) return cloneJson(patch);
+  const out = cloneJson(base) as JsonObject;
+  mergeInto(out, patch);
+  return out;
+}
+
+/** Merge a patch into a fresh copy, in place. */
+function mergeInto(out: JsonObject, patch: JsonObject): void {
+  for (const k of Object.keys(patch)) {
+    const v = patch[k];
+    const o = out[k];
+    if (isPlainObject(v) && isPlainObject(o)) mergeInto(o, v);
+    else out[k] = cloneJson(v);
+  }
 }
 
 function getIn(obj: JsonObject, path: string[]): Json | undefined {
@@ -213,16 +247,35 @@ function getIn(obj: JsonObject, path: string[]): Json | undefined {
 
 function setIn(obj: JsonObject, path: string[], v: Json): void {
   let cur = obj;
-  for (const k of path.slice(0, -1)) cur = cur[k] as JsonObject;
+  for (let i = 0; i < path.length - 1; i++) cur = cur[path[i]] as JsonObject;
   cur[path[path.length - 1]] = v;
 }
 
+/**
+ * `obj` without the keys at `paths`. Copies only the objects on the way to a
+ * removed key (mergeJson copies the rest); `obj` is not modified.
+ */
 function stripPaths(obj: JsonObject, paths: string[][]): JsonObject {
-  const out = structuredClone(obj);
+  const out: JsonObject = { ...obj };
+  const copies = new Set<JsonObject>([out]);
   for (const path of paths) {
-    let cur: Json | undefined = out;
-    for (const k of path.slice(0, -1)) cur = isPlainObject(cur) ? cur[k] : undefined;
-    if (isPlainObject(cur)) delete cur[path[path.length - 1]];
+    let cur: JsonObject = out;
+    let ok = true;
+    for (let i = 0; i < path.length - 1; i++) {
+      const next = cur[path[i]];
+      if (!isPlainObject(next)) {
+        ok = false;
+        break;
+      }
+      if (copies.has(next)) cur = next;
+      else {
+        const c: JsonObject = { ...next };
+        copies.add(c);
+        cur[path[i]] = c;
+        cur = c;
+      }
+    }
+    if (ok) delete cur[path[path.length - 1]];
   }
   return out;
 }

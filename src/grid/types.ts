@@ -54,6 +54,7 @@ export interface Grid {
   axes: Record<string, { kind: 'values'; path: string; values: Json[] } | { kind: 'variants'; variants: Record<string, JsonObject> }>;
   zip: string[][];
   exclude: Selector[];
+  /** labels: a label or value label (canonical JSON) for every axis; patch: applied after the axes' patches */
   include: { labels: Labels; patch: JsonObject }[];
   claims: Claim[];
   table?: TableSpec;
@@ -70,6 +71,7 @@ export interface PlannedJob {
 
 export interface Plan {
   version: 1;
+  /** file: the grid file relative to the project root (posix separators), absolute when outside it */
   grid: { name: string; file: string; hash: string };
   /** axis names in declaration order (columns of tables) */
   axes: string[];

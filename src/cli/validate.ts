@@ -1,0 +1,43 @@
+// `rlgrid validate GRID...`: load every grid file (extends included), expand
+// it and check every job; print OK with the job count, or every problem
+// (`file:line:col path: message`) and exit 2. Writes nothing.
+import type { Command } from 'commander';
+import { UserError, type Diagnostic } from '../util/errors.ts';
+import type { Plan } from '../grid/types.ts';
+import { action, projectRoot } from './common.ts';
+
+/** One line summing a plan up: jobs, label sets sharing a job, axis sizes. */
+export function planSummary(plan: Plan): string {
+  const n = plan.jobs.length;
+  const parts = [`${n} ${n === 1 ? 'job' : 'jobs'}`];
+  if (plan.duplicates.length)
+    parts.push(`${plan.duplicates.length} more label ${plan.duplicates.length === 1 ? 'set shares' : 'sets share'} a job (identical configs)`);
+  if (plan.axes.length) {
+    const sizes = plan.axes.map((a) => `${a} ${new Set([...plan.jobs, ...plan.duplicates].map((j) => j.labels[a])).size}`);
+    parts.push(`axes: ${sizes.join(', ')}`);
+  }
+  return parts.join('; ');
+}
+
+export function register(program: Command): void {
+  program
+    .command('validate')
+    .description('check grid files: schema, rules and every expanded job (exit 2 listing every problem)')
+    .argument('<grid...>', 'grid files (YAML)')
+    .action(
+      action(async (files: string[]) => {
+        const { planGrid } = await import('../grid/index.ts');
+        const problems: Diagnostic[] = [];
+        for (const file of files) {
+          try {
+            const plan = planGrid(file, { root: projectRoot() });
+            process.stdout.write(`OK ${file}: ${planSummary(plan)}\n`);
+          } catch (e) {
+            if (!(e instanceof UserError)) throw e;
+            problems.push(...e.diagnostics);
+          }
+        }
+        if (problems.length) throw new UserError(problems);
+      }),
+    );
+}
