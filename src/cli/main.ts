@@ -2,10 +2,34 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT_BAD_INPUT } from '../util/errors.ts';
+import { register as check } from './check.ts';
+import { register as diff } from './diff.ts';
+import { register as exec } from './exec.ts';
+import { register as ls } from './ls.ts';
+import { register as plan } from './plan.ts';
+import { register as plot } from './plot.ts';
+import { register as pretrain } from './pretrain.ts';
+import { register as report } from './report.ts';
+import { register as run } from './run.ts';
+import { register as status } from './status.ts';
+import { register as table } from './table.ts';
+import { register as validate } from './validate.ts';
 
 type Register = (program: Command) => void;
 const commands: Register[] = [
   // one line per command module (keep sorted by file name)
+  check,
+  diff,
+  exec,
+  ls,
+  plan,
+  plot,
+  pretrain,
+  report,
+  run,
+  status,
+  table,
+  validate,
 ];
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -1,0 +1,188 @@
+// The evaluation loop (SPEC 4 and 10): every benchmark sampled n times per
+// question, scored by its verifier, and summarised with the study's
+// measurements; plus probe entropy on a fixed set of training prompts.
+import type { JobConfig } from '../config/job.ts';
+import type { Benchmark, Problem, TaskWorld } from '../tasks/index.ts';
+import { Rng } from '../util/rng.ts';
+import { avgAtK, passAtK } from '../metrics/passk.ts';
+import { meanNgramDiversity } from '../metrics/diversity.ts';
+import { meanSelfBleu } from '../metrics/selfbleu.ts';
+import { calibrationSummary, type CalibrationSummary } from '../metrics/calibration.ts';
+import { generate, type Generation } from './sampling.ts';
+import { scoreSequences, type Model } from './model.ts';
+
+export interface BenchmarkEval {
+  domain: 'id' | 'ood';
+  n: number;
+  k: number;
+  avg_at_k: number;
+  pass_at_k: number;
+  /** correct samples per question, in question order (recompute any score from these) */
+  correct: number[];
+  ngram_diversity: Record<string, number>;
+  self_bleu: number;
+  calibration: CalibrationSummary;
+  /** token-mean entropy of next-token distributions over the prompt tokens */
+  prompt_entropy: number;
+  response_length: number;
+}
+
+export interface EvalRow {
+  step: number;
+  probe_entropy: number;
+  probe_answer_entropy: number | null;
+  benchmarks: Record<string, BenchmarkEval>;
+}
+
+/** Token-mean entropy over responses, and over their final-answer tokens only. */
+export function responseEntropy(world: TaskWorld, gens: Generation[]): { all: number; answer: number | null } {
+  let sum = 0;
+  let n = 0;
+  let aSum = 0;
+  let aN = 0;
+  for (const g of gens) {
+    for (let t = 0; t < g.entropy.length; t++) {
+      sum += g.entropy[t];
+      n++;
+    }
+    // The tokenizer is character-level: character i of the text is response token i.
+    const span = world.answerSpan(g.text);
+    if (span)
+      for (let t = span[0]; t < span[1] && t < g.entropy.length; t++) {
+        aSum += g.entropy[t];
+        aN++;
+      }
+  }
+  return { all: n ? sum / n : NaN, answer: aN ? aSum / aN : null };
+}
+
+/** The questions of a benchmark that a job evaluates: the first `questions`, or all. */
+export function evalQuestions(b: Benchmark, questions: number | null): Problem[] {
+  return questions === null ? b.problems : b.problems.slice(0, questions);
+}
+
+/** Verifiable reward of one generated response (no EOS within budget = 0). */
+export function rewardOf(world: TaskWorld, p: Problem, g: Generation): number {
+  return g.finished ? world.reward(p, g.text) : 0;
+}
+
+export function encodePrompt(world: TaskWorld, p: Problem): number[] {
+  return [world.tokenizer.bos, ...world.tokenizer.encode(p.prompt)];
+}
+
+/** Sample `samples` responses for every prompt, in chunks that bound memory. */
+export function sampleAll(
+  model: Model,
+  world: TaskWorld,
+  prompts: Problem[],
+  samples: number,
+  cfg: JobConfig['rollout'],
+  rng: Rng,
+): Generation[] {
+  const ids = prompts.flatMap((p) => Array.from({ length: samples }, () => encodePrompt(world, p)));
+  const chunk = 512;
+  const out: Generation[] = [];
+  for (let i = 0; i < ids.length; i += chunk) {
+    out.push(
+      ...generate(model, ids.slice(i, i + chunk), {
+        temperature: cfg.temperature,
+        topP: cfg.top_p,
+        maxNewTokens: cfg.max_new_tokens,
+        eos: world.tokenizer.eos,
+        rng,
+        decode: (t) => world.tokenizer.decode(t),
+      }),
+    );
+  }
+  return out;
+}
+
+/** Probe entropy (SPEC 4): responses sampled for a fixed prompt set, token-mean entropy. */
+export function probeEntropy(
+  model: Model,
+  world: TaskWorld,
+  probe: Problem[],
+  cfg: JobConfig,
+  rng: Rng,
+  samples = 4,
+): { entropy: number; answer: number | null } {
+  const gens = sampleAll(model, world, probe, samples, cfg.rollout, rng);
+  const e = responseEntropy(world, gens);
+  return { entropy: e.all, answer: e.answer };
+}
+
+export function evaluateBenchmark(model: Model, world: TaskWorld, b: Benchmark, cfg: JobConfig, rng: Rng): BenchmarkEval {
+  const qs = evalQuestions(b, cfg.eval.questions);
+  const n = cfg.eval.samples;
+  const k = cfg.eval.k ?? n;
+  const gens = sampleAll(model, world, qs, n, cfg.rollout, rng);
+  const correct: number[] = [];
+  const perQuestionTokens: number[][][] = [];
+  const scored: { meanLogprob: number; correct: boolean }[] = [];
+  let lenSum = 0;
+  qs.forEach((p, qi) => {
+    let c = 0;
+    const toks: number[][] = [];
+    for (let s = 0; s < n; s++) {
+      const g = gens[qi * n + s];
+      const r = rewardOf(world, p, g);
+      c += r;
+      toks.push(g.tokens);
+      lenSum += g.tokens.length;
+      const lp = g.logp;
+      let m = 0;
+      for (let t = 0; t < lp.length; t++) m += lp[t];
+      scored.push({ meanLogprob: lp.length ? m / lp.length : NaN, correct: r === 1 });
+    }
+    correct.push(c);
+    perQuestionTokens.push(toks);
+  });
+  const div = meanNgramDiversity(perQuestionTokens);
+  const bleu = meanSelfBleu(perQuestionTokens);
+  const ngram: Record<string, number> = {};
+  div.perN.forEach((v, i) => (ngram[String(i + 1)] = v));
+  ngram.mean = div.mean;
+  return {
+    domain: b.domain,
+    n,
+    k,
+    avg_at_k: mean(correct.map((c) => avgAtK(n, c))),
+    pass_at_k: mean(correct.map((c) => passAtK(n, c, k))),
+    correct,
+    ngram_diversity: ngram,
+    self_bleu: bleu.mean,
+    calibration: calibrationSummary(scored),
+    prompt_entropy: promptEntropy(model, world, qs),
+    response_length: lenSum / gens.length,
+  };
+}
+
+/** Token-mean entropy of the next-token distributions whose targets are prompt tokens. */
+export function promptEntropy(model: Model, world: TaskWorld, qs: Problem[]): number {
+  const seqs = qs.map((p) => encodePrompt(world, p));
+  const { entropy, lengths } = scoreSequences(model, seqs, 1);
+  let sum = 0;
+  let n = 0;
+  entropy.forEach((row, i) => {
+    // positions 0..len-2 predict tokens 1..len-1: the prompt's own tokens
+    for (let t = 0; t < lengths[i] - 1; t++) {
+      sum += row[t];
+      n++;
+    }
+  });
+  return n ? sum / n : NaN;
+}
+
+/** One full evaluation at `step`: every benchmark, and probe entropy. */
+export function evaluate(model: Model, world: TaskWorld, cfg: JobConfig, probe: Problem[], step: number): EvalRow {
+  // Evaluation draws from its own stream per step: it never perturbs training,
+  // and a resumed run evaluates exactly as an uninterrupted one.
+  const benchmarks: Record<string, BenchmarkEval> = {};
+  for (const b of world.benchmarks) benchmarks[b.name] = evaluateBenchmark(model, world, b, cfg, Rng.derived(cfg.seed, `eval:${step}:${b.name}`));
+  const pe = probeEntropy(model, world, probe, cfg, Rng.derived(cfg.seed, `probe:${step}`));
+  return { step, probe_entropy: pe.entropy, probe_answer_entropy: pe.answer, benchmarks };
+}
+
+function mean(xs: number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}

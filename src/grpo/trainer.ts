@@ -1,0 +1,359 @@
+// The GRPO trainer: one job from a resolved config to a finished run
+// directory, readable top to bottom (SPEC sections 1-9).
+//
+//   for step in 1..steps:
+//     prompts   <- the epoch sampler over the training subset
+//     rollout   <- G responses per prompt (KV-cache sampling), verifiable reward
+//     A         <- group-normalised advantages
+//     old_logp  <- scored once, per mini-batch, before the first update
+//     N updates <- one AdamW step per mini-batch on the configured policy loss
+//     log metrics; evaluate every eval.every; checkpoint every checkpoint_every
+//
+// Every random draw comes from a stream derived from (seed, purpose, step), so
+// a run resumed from its last checkpoint draws exactly what it would have.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { JobConfig } from '../config/job.ts';
+import type { JobContext } from '../runs/context.ts';
+import { appendJsonl, readJsonl, truncateJsonl, writeJsonAtomic } from '../runs/files.ts';
+import { getTaskWorld, type Problem, type TaskWorld } from '../tasks/index.ts';
+import { EpochSampler } from '../data/sampler.ts';
+import { emaStep } from '../metrics/ema.ts';
+import { Rng } from '../util/rng.ts';
+import { initBackend } from './backend.ts';
+import { disposeModel, tokenLogProbsAndEntropy, type Model } from './model.ts';
+import { AdamW, lrAt } from './optim.ts';
+import { computeAdvantages, broadcastAdvantages, entropyAdvTerm } from './advantage.ts';
+import {
+  computePolicyLoss,
+  initMethodState,
+  needsInitialEntropy,
+  needsTokenEntropy,
+  nextMethodState,
+  STAT_METRICS,
+  type MethodState,
+  type UpdateStats,
+} from './methods.ts';
+import { theoryProbes, entropyDelta } from './probes.ts';
+import { evaluate, encodePrompt, probeEntropy, responseEntropy, rewardOf, sampleAll, type EvalRow } from './evaluate.ts';
+import { loadBaseModel, loadTrainState, saveTrainState, saveWeights, type TrainState } from './state.ts';
+import { selectTrainingSubset } from './subset.ts';
+import { padBatch } from './batch.ts';
+
+/** Run (or resume) one job in ctx.runDir. */
+export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
+  const cfg = ctx.config;
+  const t = cfg.train;
+  const dir = ctx.runDir;
+  const files = runFiles(dir);
+
+  ctx.recordEnvironment({ ...(await initBackend(cfg.runtime.backend, cfg.runtime.threads)) });
+  const world = getTaskWorld(cfg.task);
+  const base = loadBaseModel(path.resolve(ctx.projectRoot, cfg.model));
+
+  // Training subset (SPEC 11) and the fixed probe prompts (the same for every job).
+  const selection = await selectTrainingSubset(base, world, cfg, ctx.cacheDir);
+  const subset = selection.problems;
+  writeJsonAtomic(files.subset, {
+    method: cfg.data.subset.method,
+    size: subset.length,
+    clusters_used: selection.clustersUsed ?? null,
+    cluster_sizes: selection.clusterSizes ?? null,
+    ids: subset.map((p) => p.id),
+  });
+  const probe = probePrompts(world, cfg.eval.probe_prompts);
+  const subsetIndex = subset.map((_, i) => i);
+  let sampler = new EpochSampler(subsetIndex, { batchSize: t.prompts_per_batch, seed: cfg.seed });
+  const totalEpochs = sampler.totalEpochs(t.steps);
+
+  // Fresh start or resume from checkpoints/last.
+  let state: TrainState;
+  const model: Model = base.model;
+  const opt = new AdamW(model.params, t.optimizer);
+  const resumed = loadTrainState(files.last, model, opt);
+  if (resumed) {
+    state = resumed;
+    // Drop whatever was logged after the checkpoint: those steps run again.
+    truncateJsonl<{ step: number }>(files.metrics, (r) => r.step <= state.step);
+    truncateJsonl<{ step: number }>(files.eval, (r) => r.step <= state.step);
+    ctx.log(`resumed from step ${state.step}`);
+  } else {
+    for (const f of [files.metrics, files.eval]) fs.rmSync(f, { force: true });
+    const base0 = evaluate(model, world, cfg, probe, 0);
+    appendJsonl(files.eval, base0);
+    const initialEntropy = needsInitialEntropy(t) ? measureInitialEntropy(model, world, cfg) : undefined;
+    state = {
+      step: 0,
+      sampler: sampler.state(),
+      method: initMethodState(t, { initialEntropy }),
+      ema: null,
+      prevEntropy: null,
+      best: { step: 0, score: base0.benchmarks[cfg.eval.validation]?.avg_at_k ?? -Infinity },
+      initialEntropy: initialEntropy ?? null,
+    };
+    saveWeights(files.best, model, { step: 0 });
+    ctx.log(`step 0: validation avg@k ${fmt(state.best.score)}, probe entropy ${fmt(base0.probe_entropy)}`);
+  }
+  if (state.sampler) sampler = EpochSampler.fromState(subsetIndex, state.sampler);
+
+  while (state.step < t.steps) {
+    if (ctx.shouldStop()) {
+      saveTrainState(files.last, model, opt, state);
+      opt.dispose();
+      disposeModel(model);
+      return 'interrupted';
+    }
+    const step = state.step + 1;
+    const t0 = performance.now();
+    const batch = sampler.next();
+    state.sampler = sampler.state();
+    const prompts = batch.ids.map((i) => subset[i]);
+
+    // Rollout: G responses per prompt, rows grouped by prompt.
+    const gens = sampleAll(model, world, prompts, t.group_size, cfg.rollout, Rng.derived(cfg.seed, `rollout:${step}`));
+    const rewards = gens.map((g, i) => rewardOf(world, prompts[Math.floor(i / t.group_size)], g));
+    const groups = gens.map((_, i) => Math.floor(i / t.group_size));
+    const adv = computeAdvantages(t.advantage, rewards, groups);
+    const seqs = gens.map((g, i) => [...encodePrompt(world, prompts[groups[i]]), ...g.tokens]);
+    const promptLens = prompts.map((p) => encodePrompt(world, p).length);
+
+    // N mini-batches in order, one optimizer step each; old log-probs first.
+    const lr = lrAt(step, t.optimizer, t.steps);
+    const nMini = t.updates_per_batch;
+    const rowsPer = seqs.length / nMini;
+    const minis = Array.from({ length: nMini }, (_, m) => {
+      const rows = Array.from({ length: rowsPer }, (_, r) => m * rowsPer + r);
+      return buildMiniBatch(model, rows.map((r) => seqs[r]), rows.map((r) => promptLens[groups[r]]), cfg.rollout.temperature);
+    });
+    const stepEntropy = rolloutEntropy(minis);
+    const answerEntropy = responseEntropy(world, gens).answer;
+    const sched = { step, totalSteps: t.steps, epoch: batch.epoch, totalEpochs, entropy: stepEntropy };
+    const lossRng = Rng.derived(cfg.seed, `loss:${step}`);
+    const stats: UpdateStats[] = [];
+    const gradNorms: number[] = [];
+    const probes = stepProbes(minis, adv, rowsPer, t);
+    for (let m = 0; m < nMini; m++) {
+      const mb = minis[m];
+      const advT = broadcastAdvantages(adv.subarray(m * rowsPer, (m + 1) * rowsPer), mb.mask);
+      let s!: UpdateStats;
+      const { value, grads } = tf.variableGrads(() => {
+        const { logp, entropy } = tokenLogProbsAndEntropy(model, mb.input, mb.target, cfg.rollout.temperature);
+        const out = computePolicyLoss(
+          t,
+          { logp, oldLogp: mb.oldLogp, adv: advT, mask: mb.mask, entropy: needsTokenEntropy(t) ? entropy : undefined },
+          state.method,
+          sched,
+          lossRng,
+        );
+        s = out.stats;
+        return out.loss;
+      }, model.params);
+      value.dispose();
+      advT.dispose();
+      if (!Number.isFinite(s.loss)) {
+        tf.dispose(grads);
+        throw new Error(`non-finite loss (${s.loss}) at step ${step}, update ${m + 1}`);
+      }
+      gradNorms.push(opt.step(grads, lr));
+      tf.dispose(grads);
+      stats.push(s);
+    }
+    for (const mb of minis) disposeMiniBatch(mb);
+    state.method = nextMethodState(t, state.method, stepEntropy);
+    state.ema = emaStep(state.ema ?? undefined, stepEntropy);
+    const delta = entropyDelta(state.prevEntropy, stepEntropy);
+    state.prevEntropy = stepEntropy;
+    state.step = step;
+
+    const row: Record<string, number | null> = {
+      step,
+      'actor/entropy': stepEntropy,
+      'actor/entropy_ema': state.ema,
+      'actor/answer_entropy': answerEntropy,
+      ...meanStats(stats),
+      'actor/grad_norm': mean(gradNorms),
+      'actor/lr': lr,
+      ...probes,
+      'probe/entropy_delta': delta,
+      'critic/score/mean': mean(rewards),
+      'response_length/mean': mean(gens.map((g) => g.tokens.length)),
+      'data/epoch': batch.epoch,
+      'time/step_s': (performance.now() - t0) / 1000,
+    };
+    appendJsonl(files.metrics, row);
+
+    if (step % cfg.eval.every === 0 || step === t.steps) {
+      const ev = evaluate(model, world, cfg, probe, step);
+      appendJsonl(files.eval, ev);
+      const score = ev.benchmarks[cfg.eval.validation]?.avg_at_k ?? -Infinity;
+      if (score > state.best.score) {
+        state.best = { step, score };
+        saveWeights(files.best, model, { step });
+      }
+      ctx.log(
+        `step ${step}/${t.steps}: entropy ${fmt(stepEntropy)}, score ${fmt(mean(rewards))}, ` +
+          `validation avg@k ${fmt(score)}, probe entropy ${fmt(ev.probe_entropy)}`,
+      );
+    }
+    if (step % cfg.runtime.checkpoint_every === 0 || step === t.steps) saveTrainState(files.last, model, opt, state);
+  }
+
+  writeJsonAtomic(files.result, summarize(cfg, readJsonl<EvalRow>(files.eval), readJsonl(files.metrics), state, subset.length));
+  opt.dispose();
+  disposeModel(model);
+  return 'done';
+}
+
+export function runFiles(dir: string) {
+  return {
+    metrics: path.join(dir, 'metrics.jsonl'),
+    eval: path.join(dir, 'eval.jsonl'),
+    result: path.join(dir, 'result.json'),
+    subset: path.join(dir, 'subset.json'),
+    last: path.join(dir, 'checkpoints', 'last'),
+    best: path.join(dir, 'checkpoints', 'best'),
+  };
+}
+
+/** A fixed probe set: the same training prompts for every job (world-level seed). */
+export function probePrompts(world: TaskWorld, n: number): Problem[] {
+  return Rng.derived(0, 'probe-prompts').shuffled(world.train).slice(0, Math.min(n, world.train.length));
+}
+
+/** Base-model entropy on training prompts before training (adaptive target 'initial'). */
+function measureInitialEntropy(model: Model, world: TaskWorld, cfg: JobConfig): number {
+  const reg = cfg.train.entropy_reg;
+  const n = reg?.mode === 'adaptive' ? reg.initial_prompts : 256;
+  const prompts = Rng.derived(0, 'initial-entropy-prompts').shuffled(world.train).slice(0, n);
+  return probeEntropy(model, world, prompts, cfg, Rng.derived(cfg.seed, 'initial-entropy'), 1).entropy;
+}
+
+interface MiniBatch {
+  input: tf.Tensor2D;
+  target: tf.Tensor2D;
+  mask: tf.Tensor2D;
+  oldLogp: tf.Tensor2D;
+  /** detached per-token entropy and log-prob of the rollout policy, for stats and probes */
+  entropy: Float32Array;
+  logp: Float32Array;
+  maskData: Float32Array;
+}
+
+/**
+ * One mini-batch with its old log-probs. They come from the same function and
+ * batch composition the update uses, so with N = 1 the ratio is exactly 1
+ * (SPEC 3).
+ */
+function buildMiniBatch(model: Model, seqs: number[][], promptLens: number[], temperature: number): MiniBatch {
+  const b = padBatch(seqs, promptLens, model.config.context);
+  const { logp, entropy } = tf.tidy(() => tokenLogProbsAndEntropy(model, b.input, b.target, temperature));
+  const logpData = logp.dataSync() as Float32Array;
+  const entData = entropy.dataSync() as Float32Array;
+  entropy.dispose();
+  return { input: b.input, target: b.target, mask: b.mask, oldLogp: logp, entropy: entData, logp: logpData, maskData: b.maskData };
+}
+
+function disposeMiniBatch(mb: MiniBatch): void {
+  tf.dispose([mb.input, mb.target, mb.mask, mb.oldLogp]);
+}
+
+/** SPEC 4: token-mean entropy over the response tokens of the whole rollout batch. */
+function rolloutEntropy(minis: MiniBatch[]): number {
+  let s = 0;
+  let n = 0;
+  for (const mb of minis)
+    for (let i = 0; i < mb.maskData.length; i++)
+      if (mb.maskData[i]) {
+        s += mb.entropy[i];
+        n++;
+      }
+  return n ? s / n : NaN;
+}
+
+/** SPEC 9 theory probes over the rollout batch (the advantage that enters the loss). */
+function stepProbes(minis: MiniBatch[], adv: Float64Array, rowsPer: number, t: JobConfig['train']): Record<string, number | null> {
+  const logp: number[] = [];
+  const a: number[] = [];
+  const m: number[] = [];
+  minis.forEach((mb, k) => {
+    const L = mb.maskData.length / rowsPer;
+    for (let r = 0; r < rowsPer; r++) {
+      const A = adv[k * rowsPer + r];
+      for (let i = 0; i < L; i++) {
+        const j = r * L + i;
+        if (!mb.maskData[j]) continue;
+        logp.push(mb.logp[j]);
+        // Entropy-Adv shapes the advantage per token; the probes read the shaped one.
+        a.push(t.entropy_adv ? A + entropyAdvTerm(A, mb.entropy[j], t.entropy_adv) : A);
+        m.push(1);
+      }
+    }
+  });
+  return theoryProbes(logp, a, m);
+}
+
+function meanStats(stats: UpdateStats[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const key of Object.keys(STAT_METRICS) as (keyof UpdateStats)[]) {
+    const vals = stats.map((s) => s[key]).filter((v): v is number => typeof v === 'number');
+    out[STAT_METRICS[key]] = vals.length ? mean(vals) : null;
+  }
+  return out;
+}
+
+/** result.json: what tables read (docs/run-format.md). */
+export function summarize(
+  cfg: JobConfig,
+  evals: EvalRow[],
+  metrics: Record<string, unknown>[],
+  state: TrainState,
+  subsetSize: number,
+): Record<string, unknown> {
+  const selected = evals.find((e) => e.step === state.best.step) ?? evals[evals.length - 1];
+  const pick = (e: EvalRow) => {
+    const benchmarks: Record<string, { domain: string; avg_at_k: number; pass_at_k: number }> = {};
+    for (const [name, b] of Object.entries(e.benchmarks)) benchmarks[name] = { domain: b.domain, avg_at_k: b.avg_at_k, pass_at_k: b.pass_at_k };
+    const avg = (domain: string) => {
+      const bs = Object.values(benchmarks).filter((b) => b.domain === domain);
+      return { avg_at_k: mean(bs.map((b) => b.avg_at_k)), pass_at_k: mean(bs.map((b) => b.pass_at_k)) };
+    };
+    return { step: e.step, benchmarks, average_id: avg('id'), average_ood: avg('ood') };
+  };
+  const last3 = evals.slice(-3);
+  const lastMetrics = metrics[metrics.length - 1] ?? {};
+  return {
+    status: 'done',
+    steps: cfg.train.steps,
+    best_step: state.best.step,
+    selected: pick(selected),
+    last: pick(evals[evals.length - 1]),
+    final: {
+      entropy_ema: lastMetrics['actor/entropy_ema'] ?? null,
+      entropy: lastMetrics['actor/entropy'] ?? null,
+      probe_entropy: evals[evals.length - 1].probe_entropy,
+      probe_entropy_last3: mean(last3.map((e) => e.probe_entropy)),
+      ngram_diversity: evals[evals.length - 1].benchmarks[cfg.eval.validation]?.ngram_diversity.mean ?? null,
+      calibration_gap: evals[evals.length - 1].benchmarks[cfg.eval.validation]?.calibration.gap ?? null,
+    },
+    base: {
+      probe_entropy: evals[0].probe_entropy,
+      ngram_diversity: evals[0].benchmarks[cfg.eval.validation]?.ngram_diversity.mean ?? null,
+      calibration_gap: evals[0].benchmarks[cfg.eval.validation]?.calibration.gap ?? null,
+      prompt_entropy: Object.fromEntries(Object.entries(evals[0].benchmarks).map(([n, b]) => [n, b.prompt_entropy])),
+    },
+    prompt_entropy_ratio: Object.fromEntries(
+      Object.entries(selected.benchmarks).map(([n, b]) => [n, b.prompt_entropy / evals[0].benchmarks[n].prompt_entropy]),
+    ),
+    initial_entropy: state.initialEntropy,
+    subset_size: subsetSize,
+  };
+}
+
+function mean(xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i];
+  return xs.length ? s / xs.length : NaN;
+}
+
+const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));

@@ -1,0 +1,140 @@
+// The trainer end to end on a tiny random model (fast): run directory
+// contents, the N = 1 ratio identity, bit-exact resume, and bit-identical
+// metrics in two separate processes.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { resolveJob, type JobConfig } from '../../src/config/job.ts';
+import { initBackend } from '../../src/grpo/backend.ts';
+import { createModel, disposeModel } from '../../src/grpo/model.ts';
+import { saveModel } from '../../src/grpo/state.ts';
+import { train } from '../../src/grpo/trainer.ts';
+import { getTaskWorld } from '../../src/tasks/index.ts';
+import { readJsonl } from '../../src/runs/files.ts';
+import type { Json } from '../../src/util/objects.ts';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rlgrid-trainer-'));
+const modelDir = path.join(tmp, 'tiny-model');
+
+/** A tiny config: 4 steps of 4 prompts x 4 responses, evaluations every 2 steps on 3 questions. */
+export function tinyConfig(over: Json = {}): JobConfig {
+  const base = {
+    model: modelDir,
+    train: { steps: 4, prompts_per_batch: 4, group_size: 4, updates_per_batch: 2 },
+    eval: { every: 2, samples: 3, questions: 3, probe_prompts: 6 },
+    rollout: { max_new_tokens: 24 },
+    runtime: { backend: 'wasm', checkpoint_every: 2 },
+  };
+  return resolveJob(deepAssign(base, over));
+}
+
+function deepAssign(a: Record<string, Json>, b: Json): Json {
+  if (!b || typeof b !== 'object' || Array.isArray(b)) return a;
+  const out: Record<string, Json> = { ...a };
+  for (const [k, v] of Object.entries(b))
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && out[k] && typeof out[k] === 'object' ? deepAssign(out[k] as Record<string, Json>, v) : v;
+  return out;
+}
+
+async function runIn(dir: string, config: JobConfig, stopAfterEvalAt?: number): Promise<'done' | 'interrupted'> {
+  fs.mkdirSync(dir, { recursive: true });
+  let stop = false;
+  return train({
+    runDir: dir,
+    config,
+    projectRoot: process.cwd(),
+    cacheDir: path.join(tmp, 'cache'),
+    log: (m) => {
+      if (stopAfterEvalAt !== undefined && m.startsWith(`step ${stopAfterEvalAt}/`)) stop = true;
+    },
+    shouldStop: () => stop,
+    recordEnvironment: () => {},
+  });
+}
+
+const metricsOf = (dir: string) =>
+  readJsonl<Record<string, unknown>>(path.join(dir, 'metrics.jsonl')).map((r) =>
+    Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('time/'))),
+  );
+
+describe('grpo/trainer', function () {
+  this.timeout(300_000);
+
+  before(async () => {
+    await initBackend('wasm', 1);
+    const world = getTaskWorld('arith');
+    const m = createModel({ vocab: world.tokenizer.size, context: 64, d_model: 32, heads: 2, layers: 1, mlp_ratio: 2 }, 3);
+    saveModel(modelDir, m);
+    disposeModel(m);
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('writes metrics per step, evaluations at 0 / every / last, result.json and checkpoints', async () => {
+    const dir = path.join(tmp, 'a');
+    assert.equal(await runIn(dir, tinyConfig({ train: { steps: 5 } })), 'done');
+    const metrics = metricsOf(dir);
+    assert.deepEqual(metrics.map((r) => r.step), [1, 2, 3, 4, 5]);
+    for (const key of ['actor/entropy', 'actor/pg_clipfrac', 'actor/pg_clipfrac_lower', 'actor/ppo_kl', 'actor/pg_loss', 'actor/grad_norm', 'critic/score/mean', 'response_length/mean', 'actor/lr', 'data/epoch'])
+      assert.ok(key in metrics[0], `metrics.jsonl lacks ${key}`);
+    const evals = readJsonl<{ step: number; benchmarks: Record<string, { correct: number[]; n: number }> }>(path.join(dir, 'eval.jsonl'));
+    assert.deepEqual(evals.map((e) => e.step), [0, 2, 4, 5]);
+    const world = getTaskWorld('arith');
+    assert.deepEqual(Object.keys(evals[0].benchmarks), world.benchmarks.map((b) => b.name));
+    assert.equal(evals[0].benchmarks['id-val'].correct.length, 3);
+    const result = JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'));
+    assert.equal(result.status, 'done');
+    assert.ok([0, 2, 4, 5].includes(result.best_step));
+    assert.equal(result.subset_size, world.train.length);
+    for (const f of ['checkpoints/last/state.json', 'checkpoints/last/weights.bin', 'checkpoints/best/weights.bin', 'subset.json'])
+      assert.ok(fs.existsSync(path.join(dir, f)), f);
+  });
+
+  it('with one update per batch the ratio is exactly 1: no clipping, zero approx-KL', async () => {
+    const dir = path.join(tmp, 'n1');
+    await runIn(dir, tinyConfig({ train: { updates_per_batch: 1, steps: 3 } }));
+    for (const r of metricsOf(dir)) {
+      assert.equal(r['actor/ppo_kl'], 0);
+      assert.equal(r['actor/pg_clipfrac'], 0);
+    }
+  });
+
+  it('resuming from checkpoints/last gives the same metrics as not stopping (bit-exact)', async () => {
+    const full = path.join(tmp, 'full');
+    const cut = path.join(tmp, 'cut');
+    const cfg = tinyConfig();
+    await runIn(full, cfg);
+    assert.equal(await runIn(cut, cfg, 2), 'interrupted');
+    assert.equal(metricsOf(cut).length, 2);
+    assert.equal(await runIn(cut, cfg), 'done');
+    assert.deepEqual(metricsOf(cut), metricsOf(full));
+    assert.deepEqual(readJsonl(path.join(cut, 'eval.jsonl')), readJsonl(path.join(full, 'eval.jsonl')));
+  });
+
+  it('leaks no tensors across a job', async () => {
+    const before = tf.memory().numTensors;
+    await runIn(path.join(tmp, 'leak'), tinyConfig({ train: { steps: 2 } }));
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  it('gives bit-identical metrics in two separate processes', () => {
+    const cfg = tinyConfig({ train: { policy_loss: { mode: 'clip-cov', ratio: 0.05 } } });
+    const script = path.join(tmp, 'child.mts');
+    fs.writeFileSync(
+      script,
+      `import { train } from ${JSON.stringify(path.resolve('src/grpo/trainer.ts'))};\n` +
+        `const [dir, cfg] = [process.argv[2], JSON.parse(process.argv[3])];\n` +
+        `await train({ runDir: dir, config: cfg, projectRoot: process.cwd(), cacheDir: dir + '-cache', log: () => {}, shouldStop: () => false, recordEnvironment: () => {} });\n`,
+    );
+    const dirs = [path.join(tmp, 'p1'), path.join(tmp, 'p2')];
+    for (const d of dirs) {
+      fs.mkdirSync(d, { recursive: true });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script, d, JSON.stringify(cfg)], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    }
+    assert.ok(metricsOf(dirs[0]).length === 4);
+    assert.deepEqual(metricsOf(dirs[0]), metricsOf(dirs[1]));
+  });
+});
