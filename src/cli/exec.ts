@@ -1,0 +1,44 @@
+// `rlgrid exec RUN_DIR`: run or resume one job in this process (what `run`
+// starts per job, and what a Slurm array task calls).
+import fs from 'node:fs';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { execJob } from '../exec/worker.ts';
+import { jobDir, openStore } from '../runs/store.ts';
+import { action, projectRoot, runsDir } from './common.ts';
+
+interface ExecOpts {
+  fromRun?: boolean;
+  grid?: string;
+  gridHash?: string;
+  rerunStale?: boolean;
+  runsDir?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('exec')
+    .description('run or resume one job: a job directory, or a job id under the runs directory')
+    .argument('<run-dir>', 'job directory (runs/jobs/<id>, runs/<grid>/<id>) or job id')
+    .option('--rerun-stale', 'if the job is done but its code changed, move its results to previous/<n>/ and run it again')
+    .option('--runs-dir <dir>', 'where a job id is looked up (default: $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(new Option('--from-run', 'started by rlgrid run (stdout is log.txt)').hideHelp())
+    .addOption(new Option('--grid <name>').hideHelp())
+    .addOption(new Option('--grid-hash <hash>').hideHelp())
+    .action(
+      action(async (runDir: string, opts: ExecOpts) => {
+        if (process.env.RLGRID_VALIDATE_MANIFEST === '1') (await import('../runs/schema.ts')).enableManifestValidation();
+        let dir = runDir;
+        if (!fs.existsSync(dir) && /^[0-9a-f]{6,64}$/.test(runDir)) dir = jobDir(openStore(runsDir(opts.runsDir)), runDir);
+        const code = await execJob(path.resolve(dir), {
+          fromRun: opts.fromRun,
+          rerunStale: opts.rerunStale,
+          grid: opts.grid && opts.gridHash ? { name: opts.grid, hash: opts.gridHash } : undefined,
+          projectRoot: projectRoot(),
+        });
+        // The job is recorded: do not let a handle the runner left open (a thread pool, a timer) keep the worker alive.
+        setTimeout(() => process.exit(code), 200).unref();
+        return code;
+      }),
+    );
+}

@@ -1,0 +1,36 @@
+// `rlgrid ls [--json]`: the grids under the runs directory and their jobs by state.
+import type { Command } from 'commander';
+import { countByStatus, gridPlan, listGrids, loadJobRecords, openStore } from '../runs/store.ts';
+import { JOB_STATUSES } from '../runs/manifest.ts';
+import { action, printJson, runsDir } from './common.ts';
+import { makeTable } from './status.ts';
+
+export function register(program: Command): void {
+  program
+    .command('ls')
+    .description('list the grids under the runs directory, with job counts by state')
+    .option('--json', 'machine-readable output')
+    .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
+    .action(
+      action((opts: { json?: boolean; runsDir?: string }) => {
+        const store = openStore(runsDir(opts.runsDir));
+        const grids = listGrids(store).map((name) => {
+          const plan = gridPlan(store, name);
+          const counts = countByStatus(loadJobRecords(store, plan, { metrics: false }));
+          return { grid: name, grid_hash: plan.grid.hash, jobs: plan.jobs.length, counts };
+        });
+        if (opts.json) {
+          printJson({ runs_dir: store.root, grids });
+          return 0;
+        }
+        if (grids.length === 0) {
+          process.stdout.write(`no grids under ${store.root}\n`);
+          return 0;
+        }
+        const t = makeTable(['grid', 'jobs', ...JOB_STATUSES]);
+        for (const g of grids) t.push([g.grid, String(g.jobs), ...JOB_STATUSES.map((s) => String(g.counts[s]))]);
+        process.stdout.write(t.toString() + '\n');
+        return 0;
+      }),
+    );
+}

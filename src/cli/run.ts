@@ -1,0 +1,263 @@
+// `rlgrid run GRID`: plan (or load a frozen plan), freeze it under the runs
+// directory, run the jobs that are not done as worker processes, summarise.
+import type { Command } from 'commander';
+import type { Ora } from 'ora';
+import type { Plan, PlannedJob } from '../grid/types.ts';
+import { codeVersion } from '../exec/code.ts';
+import type { JobRunResult, RunEvent, RunSummary } from '../exec/local.ts';
+import { isStale, type CodeVersion } from '../runs/manifest.ts';
+import { selectJobs } from '../runs/select.ts';
+import { checkJobFiles, checkGridName, freezePlan, jobDir, lastStep, loadJobRecords, openStore, type Store } from '../runs/store.ts';
+import { UserError, EXIT_FAILED, EXIT_OK } from '../util/errors.ts';
+import type { RunCliValues } from '../exec/slurm.ts';
+import { action, projectRoot, runsDir, useSpinner } from './common.ts';
+import { fmtSeconds, labelText, makeTable, planFromArg } from './status.ts';
+
+export const EXIT_INTERRUPTED = 130;
+
+interface RunOpts extends RunCliValues {
+  jobs: string;
+  failFast?: boolean;
+  retries: string;
+  only?: string[];
+  dryRun?: boolean;
+  rerunStale?: boolean;
+  runsDir?: string;
+}
+
+function positiveInt(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UserError(`${name} ${v}: expected an integer >= ${min}`);
+  return n;
+}
+
+/** What a run would do with each job (dry run, and the start-up message). */
+function plannedAction(store: Store, plan: Plan, jobs: PlannedJob[], code: CodeVersion, rerunStale: boolean): { job: PlannedJob; status: string; action: string }[] {
+  const recs = new Map(loadJobRecords(store, { ...plan, jobs }, { code, metrics: false }).map((r) => [r.id, r]));
+  return jobs.map((job) => {
+    const r = recs.get(job.id)!;
+    let act: string;
+    if (r.status === 'done') act = rerunStale && r.manifest && isStale(r.manifest, code) === true ? 'rerun (stale)' : 'skip (done)';
+    else if (r.status === 'running') act = 'wait (running elsewhere)';
+    else if (r.status === 'pending') act = r.manifest || r.attempts ? 'run' : 'run (new)';
+    else act = `resume (${r.status})`;
+    return { job, status: r.status + (r.stale ? ', stale' : ''), action: act };
+  });
+}
+
+/** Progress: an ora spinner on a terminal, plain lines on stderr otherwise. */
+class Progress {
+  private done = 0;
+  private failed = 0;
+  private running = 0;
+  private ended = 0;
+  private readonly durations: number[] = [];
+  private spinner: Ora | null = null;
+
+  constructor(
+    private readonly total: number,
+    private readonly concurrency: number,
+  ) {}
+
+  /** ora only on a terminal with a width (it is loaded on demand: workers never need it). */
+  async start(): Promise<void> {
+    if (!useSpinner()) return;
+    const { default: ora } = await import('ora');
+    this.spinner = ora({ text: this.text(), stream: process.stderr }).start();
+  }
+
+  private eta(): string {
+    if (this.durations.length === 0) return '';
+    const mean = this.durations.reduce((a, b) => a + b, 0) / this.durations.length;
+    const left = this.total - this.ended;
+    return left > 0 ? `, ETA ${fmtSeconds((mean * left) / Math.min(this.concurrency, left))}` : '';
+  }
+
+  private text(): string {
+    return `${this.done}/${this.total} done, ${this.running} running, ${this.failed} failed${this.eta()}`;
+  }
+
+  private line(s: string): void {
+    if (this.spinner) {
+      this.spinner.clear();
+      process.stderr.write(s + '\n');
+      this.spinner.text = this.text();
+      this.spinner.render();
+    } else process.stderr.write(s + '\n');
+  }
+
+  note(s: string): void {
+    this.line(s);
+  }
+
+  on(e: RunEvent): void {
+    const who = `${e.job.id}  ${labelText(e.job.labels)}`;
+    if (e.type === 'start') {
+      this.running++;
+      this.line(`start    ${who}${e.launch > 1 ? ` (launch ${e.launch})` : ''}`);
+    } else if (e.type === 'wait') {
+      this.line(`waiting  ${who}: run by ${e.holder ? `pid ${e.holder.pid} on ${e.holder.host}` : 'another process'}`);
+    } else if (e.type === 'exited') {
+      this.running--;
+    } else if (e.type === 'retry') {
+      this.line(`retry    ${who} (${e.left} left): ${e.reason ?? ''}`);
+    } else {
+      const r = e.result;
+      this.ended++;
+      if (r.status === 'done') this.done++;
+      if (r.status === 'failed') this.failed++;
+      if (r.action === 'ran' && r.status === 'done') this.durations.push(r.seconds);
+      if (r.action === 'skipped' && r.status === 'done') {
+        if (this.spinner) this.spinner.text = this.text();
+        return; // nothing happened: no line per done job
+      }
+      const what = r.action === 'not-started' ? 'not started' : r.status;
+      this.line(
+        `${what.padEnd(8)} ${who}  ${fmtSeconds(r.seconds)}${r.reason && r.status !== 'done' ? `: ${r.reason}` : ''}  [${this.text()}]`,
+      );
+    }
+  }
+
+  stop(): void {
+    this.spinner?.stop();
+  }
+}
+
+function summaryTable(store: Store, plan: Plan, results: JobRunResult[]): string {
+  const t = makeTable(['job', ...plan.axes, 'status', 'step', 'attempts', 'time', 'reason']);
+  for (const r of [...results].sort((a, b) => a.index - b.index)) {
+    const job = plan.jobs.find((j) => j.id === r.id)!;
+    let step = '?';
+    try {
+      step = String(lastStep(jobDir(store, r.id)));
+    } catch {
+      // reported by status; the summary is best effort
+    }
+    t.push([
+      r.id,
+      ...plan.axes.map((a) => r.labels[a] ?? ''),
+      r.action === 'not-started' ? `${r.status} (not started)` : r.action === 'skipped' ? `${r.status} (skipped)` : r.status,
+      `${step}/${job.config.train.steps}`,
+      String(r.attempts),
+      r.action === 'skipped' ? '' : fmtSeconds(r.seconds),
+      r.status === 'done' ? '' : (r.reason ?? ''),
+    ]);
+  }
+  return t.toString();
+}
+
+/** The run's exit code from its job results: 130 on Ctrl-C, 1 if a job failed, else 0. */
+export function exitCodeOf(summary: RunSummary): number {
+  if (summary.interrupted) return EXIT_INTERRUPTED;
+  return summary.results.some((r) => r.status === 'failed') ? EXIT_FAILED : EXIT_OK;
+}
+
+/**
+ * HOOK (claims): called once every job of the run has ended, with the exit
+ * code the run would return. The lead wires claims checking here (plan.claims
+ * against loadJobRecords(store, plan)); return the final exit code.
+ */
+async function afterRun(_ctx: { store: Store; plan: Plan; summary: RunSummary; code: CodeVersion }, exitCode: number): Promise<number> {
+  return exitCode;
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run a grid: plan it, freeze the plan, run every job that is not done (resuming interrupted ones)')
+    .argument('<grid>', 'grid file (or grids/<name>.yaml by name, or a frozen plan.json)')
+    .option('-j, --jobs <n>', 'worker processes at a time', '1')
+    .option('--fail-fast', 'on the first failed job, start no more and interrupt the running ones')
+    .option('--retries <k>', 're-run a failed job up to k more times (it resumes from its checkpoint)', '0')
+    .option('--only <axis=label>', 'run only jobs with this label (repeatable; same axis = either)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
+    .option('--rerun-stale', 're-run done jobs whose code changed (old results move to <job>/previous/<n>/)')
+    .option('--dry-run', 'show what would run, change nothing')
+    .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
+    .option('--executor <kind>', 'where jobs run: local (worker processes here) or slurm (a Slurm job array; docs/slurm.md)', 'local')
+    .option('--partition <p>', 'slurm: partition')
+    .option('--time <t>', 'slurm: time limit per job (MIN, H:MIN:SEC, DAYS-H:MIN)')
+    .option('--cpus-per-task <c>', 'slurm: CPUs per job')
+    .option('--gpus <g>', 'slurm: GPUs per job (N or TYPE:N)')
+    .option('--mem <m>', 'slurm: memory per job (e.g. 8G)')
+    .option('--array-parallelism <k>', 'slurm: at most k jobs of the array at a time')
+    .option('--sbatch-arg <arg>', 'slurm: one more sbatch option token, e.g. --sbatch-arg=--account=A (repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
+    .action(
+      action(async (grid: string, opts: RunOpts) => {
+        if (process.env.RLGRID_VALIDATE_MANIFEST === '1') (await import('../runs/schema.ts')).enableManifestValidation();
+        const jobsN = positiveInt('--jobs', opts.jobs, 1);
+        const retries = positiveInt('--retries', opts.retries, 0);
+        const plan = await planFromArg(grid);
+        checkGridName(plan.grid.name);
+        const selected = selectJobs(plan, opts.only ?? []);
+        const store = openStore(runsDir(opts.runsDir));
+        checkJobFiles(store, selected); // corrupt files: exit 2 before anything changes
+        const code = codeVersion();
+        const rerunStale = opts.rerunStale === true;
+
+        // --executor slurm: the same frozen plan as a Slurm job array (src/exec/slurm.ts, docs/slurm.md)
+        const slurm = await import('../exec/slurm.ts');
+        const slurmOpts = slurm.slurmRunOptions(opts);
+        if (slurmOpts) {
+          const dry = opts.dryRun === true;
+          const r = slurm.submitGrid(store, plan, selected, { slurm: slurmOpts, dryRun: dry, rerunStale, code, projectRoot: projectRoot() });
+          if (r.frozen.previous) process.stderr.write(`plan of ${plan.grid.name} changed: the earlier plan is kept as ${r.frozen.previous}\n`);
+          process.stdout.write(slurm.submitReport(store, plan, r, dry));
+          return EXIT_OK;
+        }
+
+        if (opts.dryRun) {
+          const t = makeTable(['job', ...plan.axes, 'status', 'would']);
+          for (const a of plannedAction(store, plan, selected, code, rerunStale))
+            t.push([a.job.id, ...plan.axes.map((x) => a.job.labels[x] ?? ''), a.status, a.action]);
+          process.stdout.write(t.toString() + '\n');
+          process.stdout.write(`dry run: ${plan.grid.name}, ${selected.length} of ${plan.jobs.length} jobs; nothing written to ${store.root}\n`);
+          return EXIT_OK;
+        }
+
+        const frozen = freezePlan(store, plan);
+        if (frozen.previous) process.stderr.write(`plan of ${plan.grid.name} changed: the earlier plan is kept as ${frozen.previous}\n`);
+        const staleSkipped = rerunStale ? 0 : plannedAction(store, plan, selected, code, false).filter((a) => a.status.endsWith('stale')).length;
+
+        const progress = new Progress(selected.length, jobsN);
+        await progress.start();
+        const { LocalExecutor } = await import('../exec/local.ts');
+        progress.note(`run ${plan.grid.name}: ${selected.length} jobs, ${jobsN} at a time, runs dir ${store.root}`);
+        const executor = new LocalExecutor(store, plan, { jobs: jobsN, failFast: opts.failFast === true, retries, rerunStale, code, cwd: projectRoot() }, (e) =>
+          progress.on(e),
+        );
+        let signals = 0;
+        const onSignal = (sig: NodeJS.Signals): void => {
+          signals++;
+          if (signals === 1) {
+            progress.note(`${sig}: stopping; running jobs checkpoint and stop (press Ctrl-C again to kill them)`);
+            executor.interrupt();
+          } else {
+            progress.note(`${sig} again: killing running jobs (the next run resumes them from their last checkpoint)`);
+            executor.kill();
+          }
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        let summary: RunSummary;
+        try {
+          summary = await executor.run(selected);
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          progress.stop();
+        }
+
+        process.stdout.write(summaryTable(store, plan, summary.results) + '\n');
+        const by = (s: string): number => summary.results.filter((r) => r.status === s).length;
+        const tail = [
+          `${by('done')} done`,
+          by('failed') && `${by('failed')} failed`,
+          by('interrupted') && `${by('interrupted')} interrupted`,
+          by('pending') && `${by('pending')} not started`,
+        ].filter(Boolean);
+        process.stdout.write(`${plan.grid.name}: ${tail.join(', ')}${summary.interrupted ? ' (stopped by signal; run again to resume)' : ''}${summary.failedFast ? ' (stopped by --fail-fast)' : ''}\n`);
+        if (staleSkipped) process.stdout.write(`${staleSkipped} done jobs are stale (code changed since they ran): rlgrid run --rerun-stale re-runs them\n`);
+        return afterRun({ store, plan, summary, code }, exitCodeOf(summary));
+      }),
+    );
+}

@@ -1,0 +1,128 @@
+// `rlgrid status GRID [--json]`: one row per job of a grid's frozen plan.
+// Also the helpers that run/ls share: grid argument resolution and tables.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import Table from 'cli-table3';
+import type { Plan } from '../grid/types.ts';
+import { codeVersion } from '../exec/code.ts';
+import { countByStatus, gridPlan, loadJobRecords, openStore, readPlanFile, type JobRecord } from '../runs/store.ts';
+import { UserError } from '../util/errors.ts';
+import { action, printJson, projectRoot, runsDir, useColor } from './common.ts';
+import { mergeSlurm, slurmText, type SlurmView } from '../exec/slurm.ts';
+
+/** The planner, loaded when a grid file is given (it brings yaml + ajv, which workers never need). */
+async function planGridFile(file: string): Promise<Plan> {
+  const { planGrid } = await import('../grid/index.ts');
+  return planGrid(file, { root: projectRoot() });
+}
+
+/**
+ * What `run GRID` plans: a frozen plan file (*.json), a grid file, or a grid
+ * name found as grids/<name>.yaml.
+ */
+export async function planFromArg(arg: string): Promise<Plan> {
+  if (arg.endsWith('.json')) return readPlanFile(path.resolve(arg));
+  let file = path.resolve(arg);
+  if (!fs.existsSync(file)) {
+    const byName = /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(arg) && !/\.ya?ml$/.test(arg);
+    const named = byName ? ['.yaml', '.yml'].map((ext) => path.join(projectRoot(), 'grids', arg + ext)).find((f) => fs.existsSync(f)) : undefined;
+    if (!named) throw new UserError([{ file, message: `no such grid file${byName ? ` (nor grids/${arg}.yaml)` : ''}` }]);
+    file = named;
+  }
+  return planGridFile(file);
+}
+
+/** The grid name `status GRID` means: a name under runs/, or a grid/plan file naming one. */
+export async function gridNameFromArg(arg: string): Promise<string> {
+  if (/\.(ya?ml|json)$/.test(arg) && fs.existsSync(arg)) return (await planFromArg(arg)).grid.name;
+  return arg;
+}
+
+export function labelText(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
+export function makeTable(head: string[]): Table.Table {
+  return new Table(useColor() ? { head } : { head, style: { head: [], border: [] } });
+}
+
+export function fmtSeconds(s: number): string {
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+const staleText = (s: boolean | null): string => (s === true ? 'stale' : s === null ? '?' : '');
+
+export function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<string, SlurmView>): string {
+  const withSlurm = slurm !== undefined && slurm.size > 0; // a column only for grids submitted to Slurm
+  const t = makeTable(['job', ...plan.axes, 'state', 'step', 'stale', 'attempts', ...(withSlurm ? ['slurm'] : []), 'reason']);
+  for (const r of records)
+    t.push([
+      r.id,
+      ...plan.axes.map((a) => r.labels[a] ?? ''),
+      r.status,
+      `${r.step ?? '?'}/${r.steps}`,
+      r.status === 'done' ? staleText(r.stale) : '',
+      String(r.attempts),
+      ...(withSlurm ? [slurmText(slurm.get(r.id))] : []),
+      r.reason ?? '',
+    ]);
+  return t.toString();
+}
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description("show the state of a grid's jobs (from its frozen plan under the runs directory)")
+    .argument('<grid>', 'grid name (or its grid/plan file)')
+    .option('--json', 'machine-readable output')
+    .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
+    .action(
+      action(async (grid: string, opts: { json?: boolean; runsDir?: string }) => {
+        const store = openStore(runsDir(opts.runsDir));
+        const plan = gridPlan(store, await gridNameFromArg(grid));
+        // Slurm's view (queue state, time limit, cancellation) merged in for jobs submitted with --executor slurm
+        const { records, views: slurm, notes: slurmNotes } = mergeSlurm(store, loadJobRecords(store, plan, { code: codeVersion() }));
+        const counts = countByStatus(records);
+        if (opts.json) {
+          printJson({
+            grid: plan.grid.name,
+            grid_hash: plan.grid.hash,
+            runs_dir: store.root,
+            counts,
+            stale: records.filter((r) => r.stale === true).length,
+            ...(slurm.size ? { slurm_notes: slurmNotes } : {}),
+            jobs: records.map((r) => ({
+              id: r.id,
+              index: r.index,
+              labels: r.labels,
+              status: r.status,
+              step: r.step,
+              steps: r.steps,
+              stale: r.stale,
+              attempts: r.attempts,
+              reason: r.reason,
+              dir: r.dir,
+              ...(slurm.size ? { slurm: slurm.get(r.id) ?? null } : {}),
+            })),
+          });
+          return 0;
+        }
+        process.stdout.write(statusTable(plan, records, slurm) + '\n');
+        for (const n of slurmNotes) process.stdout.write(`note: ${n}\n`);
+        const parts = Object.entries(counts)
+          .filter(([, n]) => n > 0)
+          .map(([s, n]) => `${n} ${s}`);
+        const stale = records.filter((r) => r.stale === true).length;
+        process.stdout.write(
+          `${plan.grid.name}: ${records.length} jobs: ${parts.join(', ')}` + (stale ? `; ${stale} stale (rlgrid run --rerun-stale)` : '') + '\n',
+        );
+        return 0;
+      }),
+    );
+}

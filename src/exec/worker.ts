@@ -1,0 +1,236 @@
+// `rlgrid exec RUN_DIR`: run (or resume) one job in this process. The
+// executor's side of the JobContext contract: it owns the lock, manifest.json,
+// log.txt and the process lifecycle; the runner owns everything else.
+//
+// State machine of manifest.status (under the job lock):
+//   pending | interrupted | failed  --exec-->  running  --> done | interrupted | failed
+//   running (runner died: no live lock)  is treated as interrupted and resumed
+//   done  --exec-->  done (nothing to do), unless --rerun-stale and the code changed:
+//         results move to previous/<n>/ and the job runs again from scratch
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { JobContext, JobRunner } from '../runs/context.ts';
+import { jobLockFile, moveResultsAside, readJobConfig, recoverMoveAside } from '../runs/store.ts';
+import { tryLock } from '../runs/lock.ts';
+import {
+  isStale,
+  newManifest,
+  readManifest,
+  staticEnvironment,
+  writeManifest,
+  type Manifest,
+} from '../runs/manifest.ts';
+import { UserError } from '../util/errors.ts';
+import { shortId } from '../util/canonical.ts';
+import { codeVersion } from './code.ts';
+
+/** Exit codes of `rlgrid exec` (besides 2 = bad input). */
+export const EXEC_DONE = 0;
+export const EXEC_FAILED = 1;
+/** another process holds the job's lock (EX_TEMPFAIL) */
+export const EXEC_LOCKED = 75;
+export const EXEC_INTERRUPTED = 130;
+
+export interface ExecOptions {
+  /** started by `rlgrid run`: stdout/stderr already go to log.txt; stop if that parent dies */
+  fromRun?: boolean;
+  /** re-run a done job whose code is stale (results move to previous/<n>/) */
+  rerunStale?: boolean;
+  /** the grid on whose behalf the job runs (recorded in the manifest) */
+  grid?: { name: string; hash: string };
+  projectRoot?: string;
+  cacheDir?: string;
+  /** the runner to call; default: loadRunner() */
+  runner?: JobRunner;
+  /** where status lines go when not fromRun (default stderr) */
+  out?: (line: string) => void;
+}
+
+/** RLGRID_JOB_RUNNER=test selects the test-only runner; otherwise the GRPO trainer. */
+export async function loadRunner(): Promise<JobRunner> {
+  const which = process.env.RLGRID_JOB_RUNNER ?? 'grpo';
+  if (which === 'test') return (await import('./testjob.ts')).runJob;
+  if (which !== 'grpo') throw new UserError(`RLGRID_JOB_RUNNER=${which}: unknown runner (grpo, or test for rlgrid's own tests)`);
+  // Loaded on demand: it pulls in TensorFlow.js.
+  const url = new URL('../grpo/job.ts', import.meta.url);
+  if (!fs.existsSync(fileURLToPath(url))) throw new Error('the GRPO job runner (src/grpo/job.ts) is not in this build');
+  const mod = (await import(url.href)) as { runJob?: JobRunner };
+  if (typeof mod.runJob !== 'function') throw new Error('src/grpo/job.ts does not export runJob');
+  return mod.runJob;
+}
+
+const now = (): string => new Date().toISOString();
+
+/**
+ * Run the job in `runDir` to an end and record how it ended. Returns the exit
+ * code (EXEC_*). Throws UserError for an unreadable run directory.
+ */
+export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<number> {
+  const dir = path.resolve(runDir);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError([{ file: dir, message: 'no such run directory' }]);
+  const config = readJobConfig(dir);
+  const host = os.hostname();
+  const logFile = path.join(dir, 'log.txt');
+  const say = opts.out ?? ((line: string) => process.stderr.write(line + '\n'));
+  // Lines for log.txt: under `run` stdout already is log.txt; alone, append to it and echo.
+  const log = (msg: string): void => {
+    if (opts.fromRun) process.stdout.write(msg + '\n');
+    else {
+      fs.appendFileSync(logFile, msg + '\n');
+      say(msg);
+    }
+  };
+
+  const lock = tryLock(jobLockFile(dir), { purpose: 'rlgrid exec' });
+  if (!lock.ok) {
+    const h = lock.holder;
+    say(`job ${path.basename(dir)} is being run by ${h ? `pid ${h.pid} on ${h.host} (since ${h.acquired_at})` : 'another process'}`);
+    return EXEC_LOCKED;
+  }
+  const handle = lock.handle;
+  handle.startHeartbeat();
+
+  let m: Manifest;
+  try {
+    recoverMoveAside(dir);
+    const base = path.basename(dir);
+    m = readManifest(dir) ?? newManifest(/^[0-9a-f]{6,64}$/.test(base) ? base : shortId(config), config.seed);
+    if (m.status === 'running') {
+      // the previous runner died without a word (kill -9, power loss): its lock was stale
+      const last = m.history[m.history.length - 1];
+      const why = `runner died (pid ${m.runner?.pid ?? '?'} on ${m.runner?.host ?? '?'})`;
+      if (last && last.status === 'running') Object.assign(last, { status: 'interrupted', reason: why });
+      m.status = 'interrupted';
+      m.reason = why;
+    }
+    const code = codeVersion();
+    if (m.status === 'done') {
+      if (!(opts.rerunStale && isStale(m, code) === true)) {
+        handle.release();
+        say(`job ${m.id} is already done`);
+        return EXEC_DONE;
+      }
+      const n = moveResultsAside(dir);
+      m = readManifest(dir) ?? m;
+      log(`== code changed since this job finished: earlier results moved to previous/${n}/`);
+    }
+    const attempt = m.attempts + 1;
+    m = {
+      ...m,
+      ...staticEnvironment(),
+      status: 'running',
+      reason: null,
+      attempts: attempt,
+      grid: opts.grid ?? m.grid,
+      code,
+      environment: {},
+      started_at: now(),
+      ended_at: null,
+      runner: { pid: process.pid, host },
+      history: [...m.history, { attempt, status: 'running', reason: null, started_at: now(), ended_at: null, pid: process.pid, host }],
+    };
+    writeManifest(dir, m);
+  } catch (e) {
+    handle.release();
+    throw e;
+  }
+
+  let stopSignal: string | null = null;
+  let finished = false;
+  const finish = (status: 'done' | 'failed' | 'interrupted', reason: string | null): void => {
+    if (finished) return;
+    finished = true;
+    const end = now();
+    const last = m.history[m.history.length - 1];
+    m = {
+      ...m,
+      status,
+      reason,
+      ended_at: end,
+      history: [...m.history.slice(0, -1), { ...last, status, reason, ended_at: end }],
+    };
+    try {
+      if (handle.owned()) writeManifest(dir, m);
+      else log(`!! lost the job lock; manifest not updated (${status}: ${reason ?? ''})`);
+    } finally {
+      handle.release();
+    }
+  };
+
+  // The runner may end the process itself (process.exit, an uncaught error in a callback).
+  let uncaught: string | null = null;
+  const onUncaught = (e: unknown): void => {
+    uncaught = e instanceof Error ? e.message : String(e);
+  };
+  const onExit = (codeNum: number): void => {
+    if (stopSignal) finish('interrupted', `stopped by ${stopSignal}; process exited with code ${codeNum}`);
+    else finish('failed', uncaught ? `uncaught error: ${uncaught}` : `process exited with code ${codeNum} during the job`);
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (stopSignal) {
+      log(`== second ${sig}: exiting now`);
+      process.exit(EXEC_INTERRUPTED);
+    }
+    stopSignal = sig;
+    log(`== ${sig}: stopping at the next step boundary`);
+  };
+  // Under `run`, the terminal's Ctrl-C reaches us too: the parent decides and sends SIGTERM.
+  const onSigint = (): void => (opts.fromRun ? undefined : onSignal('SIGINT'));
+  const onSigterm = (): void => onSignal('SIGTERM');
+  process.on('uncaughtExceptionMonitor', onUncaught);
+  process.on('exit', onExit);
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  const ppid = process.ppid;
+  const watch = opts.fromRun
+    ? setInterval(() => {
+        if (process.ppid !== ppid && !stopSignal) {
+          stopSignal = `the exit of its rlgrid run (pid ${ppid})`;
+          log('== the rlgrid run that started this job is gone: stopping at the next step boundary');
+        }
+      }, 200)
+    : null;
+  watch?.unref();
+
+  log(`== attempt ${m.attempts} of job ${m.id} (pid ${process.pid} on ${host}, ${m.started_at})`);
+  const ctx: JobContext = {
+    runDir: dir,
+    config,
+    projectRoot: opts.projectRoot ?? process.cwd(),
+    cacheDir: opts.cacheDir ?? path.join(opts.projectRoot ?? process.cwd(), '.cache'),
+    log,
+    shouldStop: () => stopSignal !== null,
+    recordEnvironment: (env) => {
+      m = { ...m, environment: { ...m.environment, ...env } };
+      if (handle.owned()) writeManifest(dir, m);
+    },
+  };
+
+  let exitCode: number;
+  try {
+    const runner = opts.runner ?? (await loadRunner());
+    const outcome = await runner(ctx);
+    if (outcome === 'done') {
+      finish('done', null);
+      exitCode = EXEC_DONE;
+    } else {
+      finish('interrupted', `stopped by ${stopSignal ?? 'the job'}`);
+      exitCode = EXEC_INTERRUPTED;
+    }
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    log(`!! job failed: ${e instanceof Error && !(e instanceof UserError) ? (e.stack ?? reason) : reason}`);
+    finish('failed', reason);
+    exitCode = EXEC_FAILED;
+  } finally {
+    if (watch) clearInterval(watch);
+    process.off('uncaughtExceptionMonitor', onUncaught);
+    process.off('exit', onExit);
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+  }
+  log(`== ${m.status}${m.reason ? `: ${m.reason}` : ''}`);
+  return exitCode;
+}

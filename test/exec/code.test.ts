@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { gitCodeVersion } from '../../src/exec/code.ts';
+import { tmpDir } from './fixtures.ts';
+
+const hasGit = ((): boolean => {
+  try {
+    execFileSync('git', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('exec/code (staleness)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tmpDir();
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('is all null outside a git repository', () => {
+    assert.deepEqual(gitCodeVersion(dir), { commit: null, dirty: null, diff_hash: null });
+  });
+
+  it('records commit, dirty flag and a hash of the diff plus untracked source files', function () {
+    if (!hasGit) this.skip();
+    const git = (...args: string[]): string =>
+      execFileSync('git', ['-C', dir, '-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { encoding: 'utf8' });
+    git('init', '-q');
+    fs.mkdirSync(path.join(dir, 'src'));
+    fs.writeFileSync(path.join(dir, 'src', 'a.ts'), 'export const a = 1;\n');
+    git('add', '.');
+    git('commit', '-q', '-m', 'one');
+    const head = git('rev-parse', 'HEAD').trim();
+    const clean = gitCodeVersion(dir);
+    assert.deepEqual(clean, { commit: head, dirty: false, diff_hash: null });
+
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'not code');
+    assert.deepEqual(gitCodeVersion(dir), clean, 'an untracked file outside src/ bin/ schema/ is not code');
+
+    fs.writeFileSync(path.join(dir, 'src', 'a.ts'), 'export const a = 2;\n');
+    const edited = gitCodeVersion(dir);
+    assert.equal(edited.commit, head);
+    assert.equal(edited.dirty, true);
+    assert.match(edited.diff_hash!, /^[0-9a-f]{64}$/);
+
+    fs.writeFileSync(path.join(dir, 'src', 'b.ts'), 'export const b = 1;\n');
+    const added = gitCodeVersion(dir);
+    assert.notEqual(added.diff_hash, edited.diff_hash, 'a new untracked source file changes the hash');
+    fs.writeFileSync(path.join(dir, 'src', 'b.ts'), 'export const b = 2;\n');
+    assert.notEqual(gitCodeVersion(dir).diff_hash, added.diff_hash, 'and so does its content');
+
+    git('add', '.');
+    git('commit', '-q', '-m', 'two');
+    const next = gitCodeVersion(dir);
+    assert.notEqual(next.commit, head);
+    assert.equal(next.dirty, false);
+  });
+});
