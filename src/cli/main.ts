@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT_BAD_INPUT } from '../util/errors.ts';
+import { register as cancel } from './cancel.ts';
 import { register as check } from './check.ts';
 import { register as diff } from './diff.ts';
 import { register as exec } from './exec.ts';
@@ -18,6 +19,7 @@ import { register as validate } from './validate.ts';
 type Register = (program: Command) => void;
 const commands: Register[] = [
   // one line per command module (keep sorted by file name)
+  cancel,
   check,
   diff,
   exec,

@@ -14,19 +14,22 @@ import { computePolicyLoss, initMethodState } from './methods.ts';
 import { getWeights, score, setWeights, tokenLogProbsAndEntropy, type Model } from './model.ts';
 import { encodePrompt, rewardOf, sampleAll } from './evaluate.ts';
 import { padBatch } from './batch.ts';
+import { AdamW } from './optim.ts';
 
 export interface MechanismOptions {
   /** rollout prompts in the update batch, and responses per prompt */
   prompts: number;
   group: number;
-  /** plain gradient-descent step size (no optimizer state: a first-order probe) */
+  /** step size of the one update */
   lr: number;
+  /** 'adamw': the trainer's optimizer from a fresh state (its first step moves every weight by about lr); 'sgd': theta -= lr * grad */
+  optimizer: 'adamw' | 'sgd';
   /** held-out prompts whose fixed responses measure entropy before and after */
   probePrompts: number;
   seed: number;
 }
 
-export const DEFAULT_MECHANISM: MechanismOptions = { prompts: 64, group: 8, lr: 0.05, probePrompts: 128, seed: 7 };
+export const DEFAULT_MECHANISM: MechanismOptions = { prompts: 64, group: 8, lr: 3e-4, optimizer: 'adamw', probePrompts: 128, seed: 7 };
 
 export interface MechanismResult {
   /** token-mean entropy on the probe responses before any update */
@@ -69,7 +72,7 @@ export function mechanismCheck(model: Model, world: TaskWorld, opts: MechanismOp
   const saved = getWeights(model);
   const deltaAfter = (positive: number, negative: number): number => {
     const train: TrainConfig = { ...job.train, token_weights: { schedule: 'fixed', positive, negative } };
-    sgdStep(model, train, seqs, promptLens, adv, opts.lr);
+    updateStep(model, train, seqs, promptLens, adv, opts);
     const after = entropyOn();
     setWeights(model, saved);
     return after - before;
@@ -99,8 +102,8 @@ function probeEntropyOf(model: Model, seqs: number[][], promptLens: number[]): n
   return s / n;
 }
 
-/** One on-policy update (ratio 1) with plain gradient descent: theta -= lr * grad. */
-function sgdStep(model: Model, train: TrainConfig, seqs: number[][], promptLens: number[], adv: Float64Array, lr: number): void {
+/** One on-policy update (ratio 1) from the given batch. */
+function updateStep(model: Model, train: TrainConfig, seqs: number[][], promptLens: number[], adv: Float64Array, opts: MechanismOptions): void {
   const b = padBatch(seqs, promptLens, model.config.context);
   const ctx = { step: 1, totalSteps: 1, epoch: 1, totalEpochs: 1, entropy: 0 };
   const oldLogp = tf.tidy(() => tokenLogProbsAndEntropy(model, b.input, b.target, 1).logp);
@@ -109,9 +112,14 @@ function sgdStep(model: Model, train: TrainConfig, seqs: number[][], promptLens:
     () => computePolicyLoss(train, { logp: tokenLogProbsAndEntropy(model, b.input, b.target, 1).logp, oldLogp, adv: advT, mask: b.mask }, initMethodState(train), ctx, Rng.seeded(0)).loss,
     model.params,
   );
-  tf.tidy(() => {
-    for (const p of model.params) p.assign(tf.sub(p, tf.mul(grads[p.name], lr)));
-  });
+  if (opts.optimizer === 'adamw') {
+    const opt = new AdamW(model.params, { ...train.optimizer, lr: opts.lr });
+    opt.step(grads, opts.lr);
+    opt.dispose();
+  } else
+    tf.tidy(() => {
+      for (const p of model.params) p.assign(tf.sub(p, tf.mul(grads[p.name], opts.lr)));
+    });
   tf.dispose([value, advT, oldLogp, b.input, b.target, b.mask]);
   tf.dispose(grads);
 }

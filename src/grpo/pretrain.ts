@@ -30,9 +30,9 @@ export interface PretrainConfig {
 export const DEFAULT_PRETRAIN: PretrainConfig = {
   seed: 1,
   corpus_size: 20000,
-  steps: 1500,
+  steps: 3000,
   batch: 64,
-  optimizer: { ...DEFAULT_JOB.train.optimizer, lr: 1e-3, weight_decay: 0.01, schedule: 'cosine', warmup_steps: 50, min_lr_ratio: 0.1 },
+  optimizer: { ...DEFAULT_JOB.train.optimizer, lr: 1.5e-3, weight_decay: 0.01, schedule: 'cosine', warmup_steps: 100, min_lr_ratio: 0.1 },
   model: { d_model: 128, heads: 4, layers: 2, mlp_ratio: 4 },
   eval_samples: 16,
   family_prompts: 64,
