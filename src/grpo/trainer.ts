@@ -37,7 +37,7 @@ import {
 } from './methods.ts';
 import { theoryProbes, entropyDelta } from './probes.ts';
 import { evaluate, encodePrompt, probeEntropy, responseEntropy, rewardOf, sampleAll, type EvalRow } from './evaluate.ts';
-import { loadBaseModel, loadTrainState, saveTrainState, saveWeights, type TrainState } from './state.ts';
+import { loadModel, loadTrainState, saveModel, saveTrainState, type TrainState } from './state.ts';
 import { selectTrainingSubset } from './subset.ts';
 import { padBatch } from './batch.ts';
 
@@ -50,7 +50,7 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
 
   ctx.recordEnvironment({ ...(await initBackend(cfg.runtime.backend, cfg.runtime.threads)) });
   const world = getTaskWorld(cfg.task);
-  const base = loadBaseModel(path.resolve(ctx.projectRoot, cfg.model));
+  const base = loadModel(path.resolve(ctx.projectRoot, cfg.model));
 
   // Training subset (SPEC 11) and the fixed probe prompts (the same for every job).
   const selection = await selectTrainingSubset(base, world, cfg, ctx.cacheDir);
@@ -92,7 +92,7 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
       best: { step: 0, score: base0.benchmarks[cfg.eval.validation]?.avg_at_k ?? -Infinity },
       initialEntropy: initialEntropy ?? null,
     };
-    saveWeights(files.best, model, { step: 0 });
+    saveModel(files.best, model, { step: 0 });
     ctx.log(`step 0: validation avg@k ${fmt(state.best.score)}, probe entropy ${fmt(base0.probe_entropy)}`);
   }
   if (state.sampler) sampler = EpochSampler.fromState(subsetIndex, state.sampler);
@@ -189,7 +189,7 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
       const score = ev.benchmarks[cfg.eval.validation]?.avg_at_k ?? -Infinity;
       if (score > state.best.score) {
         state.best = { step, score };
-        saveWeights(files.best, model, { step });
+        saveModel(files.best, model, { step });
       }
       ctx.log(
         `step ${step}/${t.steps}: entropy ${fmt(stepEntropy)}, score ${fmt(mean(rewards))}, ` +
