@@ -3,8 +3,6 @@
 // Slurm, checkpoint and end `interrupted`; queued ones never start. Nothing
 // is marked done: `rlgrid run GRID --executor slurm` resubmits what is left.
 import type { Command } from 'commander';
-import { cancelGrid } from '../exec/slurm.ts';
-import { gridPlan, openStore } from '../runs/store.ts';
 import { UserError } from '../util/errors.ts';
 import { action, printJson, runsDir } from './common.ts';
 import { gridNameFromArg } from './status.ts';
@@ -27,6 +25,8 @@ export function register(program: Command): void {
       action(async (grid: string, opts: CancelOpts) => {
         const wait = Number(opts.wait);
         if (!Number.isFinite(wait) || wait < 0) throw new UserError(`--wait ${opts.wait}: expected seconds >= 0`);
+        const { cancelGrid } = await import('../exec/slurm.ts');
+        const { gridPlan, openStore } = await import('../runs/store.ts');
         const store = openStore(runsDir(opts.runsDir));
         const plan = gridPlan(store, await gridNameFromArg(grid));
         const r = await cancelGrid(store, plan.grid.name, { waitMs: wait * 1000 });

@@ -1,11 +1,11 @@
 // rlgrid check GRID: judge the grid's claims over its finished jobs.
-import { Command } from 'commander';
-import { checkClaims, failedClaims, renderClaimsTerm } from '../report/claims.ts';
-import { loadGridRecords } from '../report/load.ts';
+import type { Command } from 'commander';
 import { EXIT_FAILED } from '../util/errors.ts';
 import { action, printJson, runsDir, useColor } from './common.ts';
 
 export async function checkCommand(grid: string, opts: { json?: boolean; runsDir?: string }): Promise<number> {
+  const { checkClaims, failedClaims, renderClaimsTerm } = await import('../report/claims.ts');
+  const { loadGridRecords } = await import('../report/load.ts');
   const { plan, records, warnings } = loadGridRecords(grid, runsDir(opts.runsDir));
   for (const w of warnings) process.stderr.write(`note: ${w}\n`);
   const results = checkClaims(plan, records);

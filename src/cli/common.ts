@@ -1,6 +1,8 @@
 // What every command shares: exit codes, error printing, --json output,
 // colour (NO_COLOR), and where run directories live.
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import type Table from 'cli-table3';
 import { UserError, FailedError, EXIT_BAD_INPUT, EXIT_FAILED } from '../util/errors.ts';
 
 export const useColor = (): boolean =>
@@ -11,6 +13,17 @@ export const useSpinner = (): boolean => process.stdout.isTTY === true && (proce
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+const require = createRequire(import.meta.url);
+
+/**
+ * cli-table3, loaded on first use. Command modules import only what every
+ * command needs at top level: `rlgrid exec` workers load all of them
+ * (src/cli/main.ts) and never draw a table.
+ */
+export function tableClass(): typeof Table {
+  return require('cli-table3') as typeof Table;
 }
 
 /** --runs-dir, else RLGRID_RUNS_DIR, else ./runs */

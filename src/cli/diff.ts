@@ -1,8 +1,5 @@
 // rlgrid diff A B: what differs between two jobs, or between two grids' tables.
-import { Command } from 'commander';
-import { diffJobs, diffTables, renderGridDiff, renderJobDiff } from '../report/diff.ts';
-import { resolveRunArg } from '../report/load.ts';
-import { buildTable } from '../report/table.ts';
+import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
 import { action, printJson, runsDir } from './common.ts';
 
@@ -16,6 +13,9 @@ export interface DiffCliOptions {
 export async function diffCommand(a: string, b: string, opts: DiffCliOptions): Promise<number> {
   const tolerance = Number(opts.tolerance);
   if (!Number.isFinite(tolerance) || tolerance < 0) throw new UserError(`--tolerance must be a number >= 0, got "${opts.tolerance}"`);
+  const { diffJobs, diffTables, renderGridDiff, renderJobDiff } = await import('../report/diff.ts');
+  const { resolveRunArg } = await import('../report/load.ts');
+  const { buildTable } = await import('../report/table.ts');
   const dir = runsDir(opts.runsDir);
   const ra = resolveRunArg(a, dir);
   const rb = resolveRunArg(b, dir);

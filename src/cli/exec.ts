@@ -3,8 +3,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { execJob } from '../exec/worker.ts';
-import { jobDir, openStore } from '../runs/store.ts';
 import { action, projectRoot, runsDir } from './common.ts';
 
 interface ExecOpts {
@@ -28,8 +26,12 @@ export function register(program: Command): void {
     .action(
       action(async (runDir: string, opts: ExecOpts) => {
         if (process.env.RLGRID_VALIDATE_MANIFEST === '1') (await import('../runs/schema.ts')).enableManifestValidation();
+        const { execJob } = await import('../exec/worker.ts');
         let dir = runDir;
-        if (!fs.existsSync(dir) && /^[0-9a-f]{6,64}$/.test(runDir)) dir = jobDir(openStore(runsDir(opts.runsDir)), runDir);
+        if (!fs.existsSync(dir) && /^[0-9a-f]{6,64}$/.test(runDir)) {
+          const { jobDir, openStore } = await import('../runs/store.ts');
+          dir = jobDir(openStore(runsDir(opts.runsDir)), runDir);
+        }
         const code = await execJob(path.resolve(dir), {
           fromRun: opts.fromRun,
           rerunStale: opts.rerunStale,

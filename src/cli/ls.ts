@@ -1,7 +1,5 @@
 // `rlgrid ls [--json]`: the grids under the runs directory and their jobs by state.
 import type { Command } from 'commander';
-import { countByStatus, gridPlan, listGrids, loadJobRecords, openStore } from '../runs/store.ts';
-import { JOB_STATUSES } from '../runs/manifest.ts';
 import { action, printJson, runsDir } from './common.ts';
 import { makeTable } from './status.ts';
 
@@ -12,7 +10,9 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
     .action(
-      action((opts: { json?: boolean; runsDir?: string }) => {
+      action(async (opts: { json?: boolean; runsDir?: string }) => {
+        const { countByStatus, gridPlan, listGrids, loadJobRecords, openStore } = await import('../runs/store.ts');
+        const { JOB_STATUSES } = await import('../runs/manifest.ts');
         const store = openStore(runsDir(opts.runsDir));
         const grids = listGrids(store).map((name) => {
           const plan = gridPlan(store, name);

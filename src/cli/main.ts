@@ -1,4 +1,7 @@
 // rlgrid's entry point: one file per command, each exporting register().
+// Every `rlgrid exec` worker loads all of them, so a command module imports
+// only commander, common.ts and light helpers at top level, and what its
+// action needs with `await import(...)` (test/cli/lazy.test.ts).
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT_BAD_INPUT } from '../util/errors.ts';
@@ -11,6 +14,7 @@ import { register as plan } from './plan.ts';
 import { register as plot } from './plot.ts';
 import { register as pretrain } from './pretrain.ts';
 import { register as report } from './report.ts';
+import { register as reproduce } from './reproduce.ts';
 import { register as run } from './run.ts';
 import { register as status } from './status.ts';
 import { register as table } from './table.ts';
@@ -28,6 +32,7 @@ const commands: Register[] = [
   plot,
   pretrain,
   report,
+  reproduce,
   run,
   status,
   table,

@@ -2,10 +2,9 @@
 // per job: index, id, a column per axis, and the resolved config values that
 // differ between jobs) or as the Plan JSON. Writes nothing.
 import type { Command } from 'commander';
-import Table from 'cli-table3';
 import { getPath, isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
 import type { Plan } from '../grid/types.ts';
-import { action, printJson, projectRoot, useColor } from './common.ts';
+import { action, printJson, projectRoot, tableClass, useColor } from './common.ts';
 import { planSummary } from './validate.ts';
 
 /**
@@ -51,6 +50,7 @@ export function planTable(plan: Plan, color = false): string {
   const paths = differingPaths(plan);
   const segs = paths.map((p) => p.split('.'));
   const head = ['#', 'id', ...plan.axes, ...paths];
+  const Table = tableClass();
   const t = new Table({
     head,
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },

@@ -1,10 +1,7 @@
 // rlgrid plot GRID: training curves per variant as SVG and PNG.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, Option } from 'commander';
-import { loadGridRecords } from '../report/load.ts';
-import { defaultGroupAxes, splitAxes } from '../report/select.ts';
-import { writeFileAtomic } from '../runs/files.ts';
+import { Option, type Command } from 'commander';
 import { UserError } from '../util/errors.ts';
 import { action, runsDir } from './common.ts';
 
@@ -21,6 +18,9 @@ export interface PlotCliOptions {
 export async function plotCommand(grid: string, opts: PlotCliOptions): Promise<number> {
   const scale = Number(opts.scale);
   if (!(scale > 0 && scale <= 8)) throw new UserError(`--scale must be in (0, 8], got "${opts.scale}"`);
+  const { loadGridRecords } = await import('../report/load.ts');
+  const { defaultGroupAxes, splitAxes } = await import('../report/select.ts');
+  const { writeFileAtomic } = await import('../runs/files.ts');
   const { plan, records, warnings, labelOrder } = loadGridRecords(grid, runsDir(opts.runsDir));
   for (const w of warnings) process.stderr.write(`note: ${w}\n`);
   // vega takes about a second to load: only for this command

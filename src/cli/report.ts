@@ -1,9 +1,6 @@
 // rlgrid report GRID: one self-contained HTML page (table, figures, claims, plan).
-import { Command, Option } from 'commander';
-import { checkClaims } from '../report/claims.ts';
-import { loadGridRecords } from '../report/load.ts';
-import { buildTable, type Agg } from '../report/table.ts';
-import { writeFileAtomic } from '../runs/files.ts';
+import { Option, type Command } from 'commander';
+import type { Agg } from '../report/table.ts';
 import { action, runsDir } from './common.ts';
 
 export interface ReportCliOptions {
@@ -13,6 +10,10 @@ export interface ReportCliOptions {
 }
 
 export async function reportCommand(grid: string, opts: ReportCliOptions): Promise<number> {
+  const { checkClaims } = await import('../report/claims.ts');
+  const { loadGridRecords } = await import('../report/load.ts');
+  const { buildTable } = await import('../report/table.ts');
+  const { writeFileAtomic } = await import('../runs/files.ts');
   const { plan, records, warnings, labelOrder } = loadGridRecords(grid, runsDir(opts.runsDir));
   for (const w of warnings) process.stderr.write(`note: ${w}\n`);
   // vega takes about a second to load: only for this command

@@ -3,14 +3,12 @@
 import type { Command } from 'commander';
 import type { Ora } from 'ora';
 import type { Plan, PlannedJob } from '../grid/types.ts';
-import { codeVersion } from '../exec/code.ts';
 import type { JobRunResult, RunEvent, RunSummary } from '../exec/local.ts';
-import { isStale, type CodeVersion } from '../runs/manifest.ts';
-import { selectJobs } from '../runs/select.ts';
-import { checkJobFiles, checkGridName, freezePlan, jobDir, lastStep, loadJobRecords, openStore, type Store } from '../runs/store.ts';
+import type { CodeVersion } from '../runs/manifest.ts';
+import type { Store } from '../runs/store.ts';
 import { UserError, EXIT_FAILED, EXIT_OK } from '../util/errors.ts';
 import type { RunCliValues } from '../exec/slurm.ts';
-import { action, projectRoot, runsDir, useSpinner } from './common.ts';
+import { action, projectRoot, runsDir, useColor, useSpinner } from './common.ts';
 import { fmtSeconds, labelText, makeTable, planFromArg } from './status.ts';
 
 export const EXIT_INTERRUPTED = 130;
@@ -23,6 +21,8 @@ interface RunOpts extends RunCliValues {
   dryRun?: boolean;
   rerunStale?: boolean;
   runsDir?: string;
+  /** false with --no-check: do not judge the grid's claims at the end */
+  check: boolean;
 }
 
 function positiveInt(name: string, v: string, min: number): number {
@@ -32,7 +32,15 @@ function positiveInt(name: string, v: string, min: number): number {
 }
 
 /** What a run would do with each job (dry run, and the start-up message). */
-function plannedAction(store: Store, plan: Plan, jobs: PlannedJob[], code: CodeVersion, rerunStale: boolean): { job: PlannedJob; status: string; action: string }[] {
+async function plannedAction(
+  store: Store,
+  plan: Plan,
+  jobs: PlannedJob[],
+  code: CodeVersion,
+  rerunStale: boolean,
+): Promise<{ job: PlannedJob; status: string; action: string }[]> {
+  const { loadJobRecords } = await import('../runs/store.ts');
+  const { isStale } = await import('../runs/manifest.ts');
   const recs = new Map(loadJobRecords(store, { ...plan, jobs }, { code, metrics: false }).map((r) => [r.id, r]));
   return jobs.map((job) => {
     const r = recs.get(job.id)!;
@@ -123,7 +131,8 @@ class Progress {
   }
 }
 
-function summaryTable(store: Store, plan: Plan, results: JobRunResult[]): string {
+async function summaryTable(store: Store, plan: Plan, results: JobRunResult[]): Promise<string> {
+  const { jobDir, lastStep } = await import('../runs/store.ts');
   const t = makeTable(['job', ...plan.axes, 'status', 'step', 'attempts', 'time', 'reason']);
   for (const r of [...results].sort((a, b) => a.index - b.index)) {
     const job = plan.jobs.find((j) => j.id === r.id)!;
@@ -153,12 +162,31 @@ export function exitCodeOf(summary: RunSummary): number {
 }
 
 /**
- * HOOK (claims): called once every job of the run has ended, with the exit
- * code the run would return. The lead wires claims checking here (plan.claims
- * against loadJobRecords(store, plan)); return the final exit code.
+ * Called once every job of a local run has ended, with the exit code the run
+ * would return; returns the final one. A grid with claims has them judged
+ * over all its jobs and printed as `rlgrid check` prints them (unless
+ * --no-check or the run was stopped by a signal). A gated claim that does not
+ * hold makes the exit code 1, but only when every job of the grid is done:
+ * after `--only`, or with jobs still pending, failed or running elsewhere, the
+ * verdicts are provisional and printed without gating.
  */
-async function afterRun(_ctx: { store: Store; plan: Plan; summary: RunSummary; code: CodeVersion }, exitCode: number): Promise<number> {
-  return exitCode;
+async function afterRun(ctx: { store: Store; plan: Plan; summary: RunSummary; check: boolean }, exitCode: number): Promise<number> {
+  const { store, plan, summary } = ctx;
+  if (!ctx.check || summary.interrupted || plan.claims.length === 0) return exitCode;
+  const { loadRecords } = await import('../report/load.ts');
+  const { checkClaims, failedClaims, renderClaimsTerm } = await import('../report/claims.ts');
+  const records = loadRecords(store, plan);
+  const results = checkClaims(plan, records);
+  process.stdout.write(`\nclaims of ${plan.grid.name} (rlgrid check ${plan.grid.name}):\n`);
+  process.stdout.write(renderClaimsTerm(results, { color: useColor() }));
+  const notDone = records.filter((r) => r.status !== 'done').length;
+  if (notDone > 0) {
+    process.stdout.write(
+      `${notDone} of ${records.length} jobs of ${plan.grid.name} are not done: the verdicts are provisional and do not set the exit code (rlgrid check ${plan.grid.name} judges them)\n`,
+    );
+    return exitCode;
+  }
+  return failedClaims(results).length > 0 ? EXIT_FAILED : exitCode;
 }
 
 export function register(program: Command): void {
@@ -172,6 +200,7 @@ export function register(program: Command): void {
     .option('--only <axis=label>', 'run only jobs with this label (repeatable; same axis = either)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
     .option('--rerun-stale', 're-run done jobs whose code changed (old results move to <job>/previous/<n>/)')
     .option('--dry-run', 'show what would run, change nothing')
+    .option('--no-check', "do not judge the grid's claims at the end (by default a gated claim that does not hold exits 1)")
     .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
     .option('--executor <kind>', 'where jobs run: local (worker processes here) or slurm (a Slurm job array; docs/slurm.md)', 'local')
     .option('--partition <p>', 'slurm: partition')
@@ -187,6 +216,9 @@ export function register(program: Command): void {
         const jobsN = positiveInt('--jobs', opts.jobs, 1);
         const retries = positiveInt('--retries', opts.retries, 0);
         const plan = await planFromArg(grid);
+        const { checkJobFiles, checkGridName, freezePlan, openStore } = await import('../runs/store.ts');
+        const { selectJobs } = await import('../runs/select.ts');
+        const { codeVersion } = await import('../exec/code.ts');
         checkGridName(plan.grid.name);
         const selected = selectJobs(plan, opts.only ?? []);
         const store = openStore(runsDir(opts.runsDir));
@@ -207,7 +239,7 @@ export function register(program: Command): void {
 
         if (opts.dryRun) {
           const t = makeTable(['job', ...plan.axes, 'status', 'would']);
-          for (const a of plannedAction(store, plan, selected, code, rerunStale))
+          for (const a of await plannedAction(store, plan, selected, code, rerunStale))
             t.push([a.job.id, ...plan.axes.map((x) => a.job.labels[x] ?? ''), a.status, a.action]);
           process.stdout.write(t.toString() + '\n');
           process.stdout.write(`dry run: ${plan.grid.name}, ${selected.length} of ${plan.jobs.length} jobs; nothing written to ${store.root}\n`);
@@ -216,7 +248,7 @@ export function register(program: Command): void {
 
         const frozen = freezePlan(store, plan);
         if (frozen.previous) process.stderr.write(`plan of ${plan.grid.name} changed: the earlier plan is kept as ${frozen.previous}\n`);
-        const staleSkipped = rerunStale ? 0 : plannedAction(store, plan, selected, code, false).filter((a) => a.status.endsWith('stale')).length;
+        const staleSkipped = rerunStale ? 0 : (await plannedAction(store, plan, selected, code, false)).filter((a) => a.status.endsWith('stale')).length;
 
         const progress = new Progress(selected.length, jobsN);
         await progress.start();
@@ -247,7 +279,7 @@ export function register(program: Command): void {
           progress.stop();
         }
 
-        process.stdout.write(summaryTable(store, plan, summary.results) + '\n');
+        process.stdout.write((await summaryTable(store, plan, summary.results)) + '\n');
         const by = (s: string): number => summary.results.filter((r) => r.status === s).length;
         const tail = [
           `${by('done')} done`,
@@ -257,7 +289,7 @@ export function register(program: Command): void {
         ].filter(Boolean);
         process.stdout.write(`${plan.grid.name}: ${tail.join(', ')}${summary.interrupted ? ' (stopped by signal; run again to resume)' : ''}${summary.failedFast ? ' (stopped by --fail-fast)' : ''}\n`);
         if (staleSkipped) process.stdout.write(`${staleSkipped} done jobs are stale (code changed since they ran): rlgrid run --rerun-stale re-runs them\n`);
-        return afterRun({ store, plan, summary, code }, exitCodeOf(summary));
+        return afterRun({ store, plan, summary, check: opts.check !== false }, exitCodeOf(summary));
       }),
     );
 }

@@ -3,13 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import Table from 'cli-table3';
+import type Table from 'cli-table3';
 import type { Plan } from '../grid/types.ts';
-import { codeVersion } from '../exec/code.ts';
-import { countByStatus, gridPlan, loadJobRecords, openStore, readPlanFile, type JobRecord } from '../runs/store.ts';
+import type { JobRecord } from '../runs/store.ts';
 import { UserError } from '../util/errors.ts';
-import { action, printJson, projectRoot, runsDir, useColor } from './common.ts';
-import { mergeSlurm, slurmText, type SlurmView } from '../exec/slurm.ts';
+import { action, printJson, projectRoot, runsDir, tableClass, useColor } from './common.ts';
 
 /** The planner, loaded when a grid file is given (it brings yaml + ajv, which workers never need). */
 async function planGridFile(file: string): Promise<Plan> {
@@ -22,7 +20,7 @@ async function planGridFile(file: string): Promise<Plan> {
  * name found as grids/<name>.yaml.
  */
 export async function planFromArg(arg: string): Promise<Plan> {
-  if (arg.endsWith('.json')) return readPlanFile(path.resolve(arg));
+  if (arg.endsWith('.json')) return (await import('../runs/store.ts')).readPlanFile(path.resolve(arg));
   let file = path.resolve(arg);
   if (!fs.existsSync(file)) {
     const byName = /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(arg) && !/\.ya?ml$/.test(arg);
@@ -46,6 +44,7 @@ export function labelText(labels: Record<string, string>): string {
 }
 
 export function makeTable(head: string[]): Table.Table {
+  const Table = tableClass();
   return new Table(useColor() ? { head } : { head, style: { head: [], border: [] } });
 }
 
@@ -58,7 +57,8 @@ export function fmtSeconds(s: number): string {
 
 const staleText = (s: boolean | null): string => (s === true ? 'stale' : s === null ? '?' : '');
 
-export function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<string, SlurmView>): string {
+/** `slurm`: the Slurm column's text per job id (src/exec/slurm.ts slurmText), for grids submitted to Slurm. */
+export function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<string, string>): string {
   const withSlurm = slurm !== undefined && slurm.size > 0; // a column only for grids submitted to Slurm
   const t = makeTable(['job', ...plan.axes, 'state', 'step', 'stale', 'attempts', ...(withSlurm ? ['slurm'] : []), 'reason']);
   for (const r of records)
@@ -69,7 +69,7 @@ export function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<string
       `${r.step ?? '?'}/${r.steps}`,
       r.status === 'done' ? staleText(r.stale) : '',
       String(r.attempts),
-      ...(withSlurm ? [slurmText(slurm.get(r.id))] : []),
+      ...(withSlurm ? [slurm.get(r.id) ?? ''] : []),
       r.reason ?? '',
     ]);
   return t.toString();
@@ -84,6 +84,9 @@ export function register(program: Command): void {
     .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
     .action(
       action(async (grid: string, opts: { json?: boolean; runsDir?: string }) => {
+        const { countByStatus, gridPlan, loadJobRecords, openStore } = await import('../runs/store.ts');
+        const { codeVersion } = await import('../exec/code.ts');
+        const { mergeSlurm, slurmText } = await import('../exec/slurm.ts');
         const store = openStore(runsDir(opts.runsDir));
         const plan = gridPlan(store, await gridNameFromArg(grid));
         // Slurm's view (queue state, time limit, cancellation) merged in for jobs submitted with --executor slurm
@@ -113,7 +116,8 @@ export function register(program: Command): void {
           });
           return 0;
         }
-        process.stdout.write(statusTable(plan, records, slurm) + '\n');
+        const slurmColumn = slurm.size ? new Map(records.map((r) => [r.id, slurmText(slurm.get(r.id))])) : undefined;
+        process.stdout.write(statusTable(plan, records, slurmColumn) + '\n');
         for (const n of slurmNotes) process.stdout.write(`note: ${n}\n`);
         const parts = Object.entries(counts)
           .filter(([, n]) => n > 0)
