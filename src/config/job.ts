@@ -116,7 +116,7 @@ export const DEFAULT_JOB: JobConfig = {
     updates_per_batch: 1,
     optimizer: {
       name: 'adamw',
-      lr: 3e-4,
+      lr: 1e-4,
       beta1: 0.9,
       beta2: 0.999,
       eps: 1e-8,

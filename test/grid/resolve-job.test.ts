@@ -100,7 +100,7 @@ describe('resolveJob (pinned against its first version)', () => {
       data: { subset: { method: 'all', size: null, clusters: 64, seed: 0 } },
       train: {
         steps: 200, prompts_per_batch: 32, group_size: 8, updates_per_batch: 1,
-        optimizer: { name: 'adamw', lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0, grad_clip: 1, schedule: 'constant', warmup_steps: 0, min_lr_ratio: 0.1 },
+        optimizer: { name: 'adamw', lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0, grad_clip: 1, schedule: 'constant', warmup_steps: 0, min_lr_ratio: 0.1 },
         clip: { low: 0.2, high: 0.2, dual: null },
         loss_agg: 'token-mean',
         advantage: { estimator: 'grpo', normalize_std: true },
@@ -132,7 +132,7 @@ describe('resolveJob (pinned against its first version)', () => {
     (b.train.policy_loss as { mode: string }).mode = 'kl-cov';
     (b.train.optimizer as { lr: number }).lr = 9;
     assert.equal(JSON.stringify(DEFAULT_JOB), defaults);
-    assert.equal(resolveJob({}).train.optimizer.lr, 3e-4);
+    assert.equal(resolveJob({}).train.optimizer.lr, 1e-4);
     assert.deepStrictEqual(resolveJob({}).train.clip, { low: 0.2, high: 0.2, dual: null });
   });
 });

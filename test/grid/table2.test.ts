@@ -38,7 +38,7 @@ describe('grids/table2.yaml', () => {
   it('uses the small-scale study base', () => {
     const c = config('GRPO N=1', '2');
     assert.equal(c.seed, 2);
-    assert.deepEqual([c.train.steps, c.train.prompts_per_batch, c.train.group_size, c.train.optimizer.lr], [200, 32, 8, 3e-4]);
+    assert.deepEqual([c.train.steps, c.train.prompts_per_batch, c.train.group_size, c.train.optimizer.lr], [200, 32, 8, 1e-4]);
     assert.deepEqual([c.eval.every, c.eval.samples], [20, 16]);
   });
 
