@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'optimizer steps (default 1500)')
     .option('--seed <n>', 'seed of the init, corpus and batches (default 1)')
     .option('--backend <name>', 'auto | wasm | cpu | tensorflow', 'auto')
-    .option('--report-only', 'do not train: report on the model already in --out')
+    .option('--report-only', 'do not train: measure the model already in --out and store the new report beside it')
     .option('--json', 'print the report as JSON')
     .action(
       action(async (opts: { out: string; task: string; steps?: string; seed?: string; backend: string; reportOnly?: boolean; json?: boolean }) => {
@@ -39,7 +39,8 @@ export function register(program: Command): void {
         const log = (s: string) => process.stderr.write(s + '\n');
         const t0 = performance.now();
         let model;
-        if (opts.reportOnly) model = loadModel(out).model;
+        let meta: Record<string, unknown> = {};
+        if (opts.reportOnly) ({ model, meta } = loadModel(out));
         else {
           log(`pretraining ${opts.task} base model: ${cfg.steps} steps x ${cfg.batch} sequences, backend ${env.backend}`);
           model = pretrainModel(world, cfg, (r) => log(`step ${r.step}/${cfg.steps}  loss ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${((performance.now() - t0) / 1000).toFixed(0)} s`));
@@ -48,13 +49,19 @@ export function register(program: Command): void {
         log('measuring the base model (benchmarks, families, entropy, Section 7.1 mechanism)...');
         const report = baseModelReport(model, world, cfg);
         const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-        if (!opts.reportOnly)
-          saveModel(out, model, {
-            made_by: { command: `rlgrid pretrain --out ${opts.out} --task ${opts.task} --steps ${cfg.steps} --seed ${cfg.seed}`, rlgrid: version, backend: env.backend, seconds: Math.round(trainSeconds) },
-            task: { name: world.name, version: world.version },
-            pretrain: cfg,
-            report,
-          });
+        // --report-only rewrites the same weights with the new report beside them.
+        saveModel(
+          out,
+          model,
+          opts.reportOnly
+            ? { ...meta, report }
+            : {
+                made_by: { command: `rlgrid pretrain --out ${opts.out} --task ${opts.task} --steps ${cfg.steps} --seed ${cfg.seed}`, rlgrid: version, backend: env.backend, seconds: Math.round(trainSeconds) },
+                task: { name: world.name, version: world.version },
+                pretrain: cfg,
+                report,
+              },
+        );
         if (opts.json) printJson(report);
         else {
           const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

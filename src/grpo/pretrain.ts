@@ -130,9 +130,11 @@ export function baseModelReport(model: Model, world: TaskWorld, cfg: PretrainCon
     detail: `${entropy_mean.toFixed(3)} nats, ${pct(entropy_share_above_1)} of tokens above 1 nat`,
   });
   checks.push({
-    name: 'Section 7.1: an A>0-only update lowers entropy, an A<0-only update raises it',
+    name: `Section 7.1: ${DEFAULT_MECHANISM.steps} GRPO steps on A>0 tokens only lower entropy; on A<0 tokens only they keep it higher`,
     ok: mechanism.holds,
-    detail: `A>0 only ${signed(mechanism.positiveOnly)}, A<0 only ${signed(mechanism.negativeOnly)} (from ${mechanism.before.toFixed(4)})`,
+    detail:
+      `A>0 only ${signed(mechanism.positiveOnly)}, A<0 only ${signed(mechanism.negativeOnly)} (from ${mechanism.before.toFixed(4)}; ` +
+      `A<0 only ${mechanism.negativeRaises ? 'raises' : 'does not raise'} it outright)`,
   });
   return { benchmarks, families, entropy_mean, entropy_share_above_1, mechanism, checks };
 }

@@ -109,57 +109,9 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
     const batch = sampler.next();
     state.sampler = sampler.state();
     const prompts = batch.ids.map((i) => subset[i]);
-
-    // Rollout: G responses per prompt, rows grouped by prompt.
-    const gens = sampleAll(model, world, prompts, t.group_size, cfg.rollout, Rng.derived(cfg.seed, `rollout:${step}`));
-    const rewards = gens.map((g, i) => rewardOf(world, prompts[Math.floor(i / t.group_size)], g));
-    const groups = gens.map((_, i) => Math.floor(i / t.group_size));
-    const adv = computeAdvantages(t.advantage, rewards, groups);
-    const seqs = gens.map((g, i) => [...encodePrompt(world, prompts[groups[i]]), ...g.tokens]);
-    const promptLens = prompts.map((p) => encodePrompt(world, p).length);
-
-    // N mini-batches in order, one optimizer step each; old log-probs first.
     const lr = lrAt(step, t.optimizer, t.steps);
-    const nMini = t.updates_per_batch;
-    const rowsPer = seqs.length / nMini;
-    const minis = Array.from({ length: nMini }, (_, m) => {
-      const rows = Array.from({ length: rowsPer }, (_, r) => m * rowsPer + r);
-      return buildMiniBatch(model, rows.map((r) => seqs[r]), rows.map((r) => promptLens[groups[r]]), cfg.rollout.temperature);
-    });
-    const stepEntropy = rolloutEntropy(minis);
-    const answerEntropy = responseEntropy(world, gens).answer;
-    const sched = { step, totalSteps: t.steps, epoch: batch.epoch, totalEpochs, entropy: stepEntropy };
-    const lossRng = Rng.derived(cfg.seed, `loss:${step}`);
-    const stats: UpdateStats[] = [];
-    const gradNorms: number[] = [];
-    const probes = stepProbes(minis, adv, rowsPer, t);
-    for (let m = 0; m < nMini; m++) {
-      const mb = minis[m];
-      const advT = broadcastAdvantages(adv.subarray(m * rowsPer, (m + 1) * rowsPer), mb.mask);
-      let s!: UpdateStats;
-      const { value, grads } = tf.variableGrads(() => {
-        const { logp, entropy } = tokenLogProbsAndEntropy(model, mb.input, mb.target, cfg.rollout.temperature);
-        const out = computePolicyLoss(
-          t,
-          { logp, oldLogp: mb.oldLogp, adv: advT, mask: mb.mask, entropy: needsTokenEntropy(t) ? entropy : undefined },
-          state.method,
-          sched,
-          lossRng,
-        );
-        s = out.stats;
-        return out.loss;
-      }, model.params);
-      value.dispose();
-      advT.dispose();
-      if (!Number.isFinite(s.loss)) {
-        tf.dispose(grads);
-        throw new Error(`non-finite loss (${s.loss}) at step ${step}, update ${m + 1}`);
-      }
-      gradNorms.push(opt.step(grads, lr));
-      tf.dispose(grads);
-      stats.push(s);
-    }
-    for (const mb of minis) disposeMiniBatch(mb);
+    const r = grpoStep(model, opt, world, cfg, prompts, state.method, { step, totalSteps: t.steps, epoch: batch.epoch, totalEpochs }, lr);
+    const stepEntropy = r.entropy;
     state.method = nextMethodState(t, state.method, stepEntropy);
     state.ema = emaStep(state.ema ?? undefined, stepEntropy);
     const delta = entropyDelta(state.prevEntropy, stepEntropy);
@@ -170,14 +122,14 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
       step,
       'actor/entropy': stepEntropy,
       'actor/entropy_ema': state.ema,
-      'actor/answer_entropy': answerEntropy,
-      ...meanStats(stats),
-      'actor/grad_norm': mean(gradNorms),
+      'actor/answer_entropy': r.answerEntropy,
+      ...meanStats(r.stats),
+      'actor/grad_norm': mean(r.gradNorms),
       'actor/lr': lr,
-      ...probes,
+      ...r.probes,
       'probe/entropy_delta': delta,
-      'critic/score/mean': mean(rewards),
-      'response_length/mean': mean(gens.map((g) => g.tokens.length)),
+      'critic/score/mean': mean(r.rewards),
+      'response_length/mean': r.responseLength,
       'data/epoch': batch.epoch,
       'time/step_s': (performance.now() - t0) / 1000,
     };
@@ -192,7 +144,7 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
         saveModel(files.best, model, { step });
       }
       ctx.log(
-        `step ${step}/${t.steps}: entropy ${fmt(stepEntropy)}, score ${fmt(mean(rewards))}, ` +
+        `step ${step}/${t.steps}: entropy ${fmt(stepEntropy)}, score ${fmt(mean(r.rewards))}, ` +
           `validation avg@k ${fmt(score)}, probe entropy ${fmt(ev.probe_entropy)}`,
       );
     }
@@ -203,6 +155,95 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
   opt.dispose();
   disposeModel(model);
   return 'done';
+}
+
+export interface StepResult {
+  /** SPEC 4 token-mean entropy of the rollout's response tokens (rollout policy) */
+  entropy: number;
+  answerEntropy: number | null;
+  rewards: number[];
+  responseLength: number;
+  stats: UpdateStats[];
+  gradNorms: number[];
+  probes: Record<string, number | null>;
+}
+
+/**
+ * One GRPO step on a batch of prompts: G responses per prompt, their rewards
+ * and group advantages, old log-probs, then N mini-batch updates in order
+ * (one AdamW step each). Draws from streams derived from (seed, step).
+ */
+export function grpoStep(
+  model: Model,
+  opt: AdamW,
+  world: TaskWorld,
+  cfg: JobConfig,
+  prompts: Problem[],
+  method: MethodState,
+  where: { step: number; totalSteps: number; epoch: number; totalEpochs: number },
+  lr: number,
+): StepResult {
+  const t = cfg.train;
+  // Rollout: G responses per prompt, rows grouped by prompt.
+  const gens = sampleAll(model, world, prompts, t.group_size, cfg.rollout, Rng.derived(cfg.seed, `rollout:${where.step}`));
+  const groups = gens.map((_, i) => Math.floor(i / t.group_size));
+  const rewards = gens.map((g, i) => rewardOf(world, prompts[groups[i]], g));
+  const adv = computeAdvantages(t.advantage, rewards, groups);
+  const promptLens = prompts.map((p) => encodePrompt(world, p).length);
+  const seqs = gens.map((g, i) => [...encodePrompt(world, prompts[groups[i]]), ...g.tokens]);
+
+  // N mini-batches in order, one optimizer step each; old log-probs first.
+  const nMini = t.updates_per_batch;
+  const rowsPer = seqs.length / nMini;
+  const minis = Array.from({ length: nMini }, (_, m) => {
+    const rows = Array.from({ length: rowsPer }, (_, r) => m * rowsPer + r);
+    return buildMiniBatch(model, rows.map((r) => seqs[r]), rows.map((r) => promptLens[groups[r]]), cfg.rollout.temperature);
+  });
+  const entropy = rolloutEntropy(minis);
+  const ctx = { ...where, entropy };
+  const lossRng = Rng.derived(cfg.seed, `loss:${where.step}`);
+  const stats: UpdateStats[] = [];
+  const gradNorms: number[] = [];
+  const probes = stepProbes(minis, adv, rowsPer, t);
+  try {
+    for (let m = 0; m < nMini; m++) {
+      const mb = minis[m];
+      const advT = broadcastAdvantages(adv.subarray(m * rowsPer, (m + 1) * rowsPer), mb.mask);
+      let s!: UpdateStats;
+      const { value, grads } = tf.variableGrads(() => {
+        const { logp, entropy: ent } = tokenLogProbsAndEntropy(model, mb.input, mb.target, cfg.rollout.temperature);
+        const out = computePolicyLoss(
+          t,
+          { logp, oldLogp: mb.oldLogp, adv: advT, mask: mb.mask, entropy: needsTokenEntropy(t) ? ent : undefined },
+          method,
+          ctx,
+          lossRng,
+        );
+        s = out.stats;
+        return out.loss;
+      }, model.params);
+      value.dispose();
+      advT.dispose();
+      if (!Number.isFinite(s.loss)) {
+        tf.dispose(grads);
+        throw new Error(`non-finite loss (${s.loss}) at step ${where.step}, update ${m + 1}`);
+      }
+      gradNorms.push(opt.step(grads, lr));
+      tf.dispose(grads);
+      stats.push(s);
+    }
+  } finally {
+    for (const mb of minis) disposeMiniBatch(mb);
+  }
+  return {
+    entropy,
+    answerEntropy: responseEntropy(world, gens).answer,
+    rewards,
+    responseLength: mean(gens.map((g) => g.tokens.length)),
+    stats,
+    gradNorms,
+    probes,
+  };
 }
 
 export function runFiles(dir: string) {
