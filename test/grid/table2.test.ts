@@ -61,7 +61,7 @@ describe('grids/table2.yaml', () => {
     assert.deepEqual(config('Rand-Pos-Clip').train.token_weights, { schedule: 'rand-pos-clip', fraction: 2e-4 });
     assert.deepEqual(config('Pos-Adv-Reweight (Stage-based)').train.token_weights, { schedule: 'stage-based' });
     assert.deepEqual(config('Pos-Adv-Reweight (Epoch-wise)').train.token_weights, { schedule: 'epoch-wise' });
-    assert.deepEqual(config('Pos-Adv-Reweight (Entropy-guided)').train.token_weights, { schedule: 'entropy-guided', target: 0.2, delta: 0.05, initial: 0 });
+    assert.deepEqual(config('Pos-Adv-Reweight (Entropy-guided)').train.token_weights, { schedule: 'entropy-guided', target: 0.12, delta: 0.05, initial: 0 });
   });
 
   it('carries its table and claims', () => {
