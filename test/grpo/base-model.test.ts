@@ -2,6 +2,7 @@
 // it: what `rlgrid pretrain` promised holds, the Section 7.1 comparison holds,
 // and a short default GRPO run raises in-domain accuracy and lowers entropy.
 import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,8 +19,14 @@ import { getTaskWorld } from '../../src/tasks/index.ts';
 
 describe('models/base (the shipped base model)', function () {
   this.timeout(600_000);
+  let prevBackend = '';
   before(async () => {
+    prevBackend = tf.getBackend();
     await initBackend('wasm', 1);
+  });
+
+  after(async () => {
+    if (prevBackend) await tf.setBackend(prevBackend);
   });
 
   it('loads, and its stored pretrain report passes every check', () => {

@@ -233,6 +233,16 @@ describe('grpo/methods: computePolicyLoss composes the methods', () => {
 });
 
 describe('grpo/methods: gradient direction on a one-step toy (study Section 7.1)', () => {
+  // gather's gradient needs a kernel the wasm backend lacks: pin cpu here, whatever ran before
+  let prev = '';
+  before(async () => {
+    prev = tf.getBackend();
+    await tf.setBackend('cpu');
+  });
+  after(async () => {
+    if (prev) await tf.setBackend(prev);
+  });
+
   // A fixed softmax over 5 logits; each "response" is one sampled token. One
   // plain gradient step on the logits through computePolicyLoss, then compare
   // the entropy of the softmax before and after.

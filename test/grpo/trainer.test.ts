@@ -62,15 +62,21 @@ const metricsOf = (dir: string) =>
 
 describe('grpo/trainer', function () {
   this.timeout(300_000);
+  let prevBackend = '';
 
   before(async () => {
+    prevBackend = tf.getBackend();
     await initBackend('wasm', 1);
     const world = getTaskWorld('arith');
     const m = createModel({ vocab: world.tokenizer.size, context: 64, d_model: 32, heads: 2, layers: 1, mlp_ratio: 2 }, 3);
     saveModel(modelDir, m);
     disposeModel(m);
   });
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  after(async () => {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    // leave the backend as we found it: later suites rely on theirs
+    if (prevBackend) await tf.setBackend(prevBackend);
+  });
 
   it('writes metrics per step, evaluations at 0 / every / last, result.json and checkpoints', async () => {
     const dir = path.join(tmp, 'a');
