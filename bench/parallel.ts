@@ -18,7 +18,8 @@ const BIN = fileURLToPath(new URL('../bin/rlgrid.js', import.meta.url));
 export async function benchParallel(): Promise<void> {
   const jobs = Number(process.env.BENCH_PARALLEL_JOBS ?? 4);
   const steps = 25;
-  const burnMs = Number(process.env.BENCH_PARALLEL_BURN_MS ?? 100);
+  // 10 s of CPU per job: real jobs run minutes, so a worker's ~0.6 s start-up is amortised as it is there
+  const burnMs = Number(process.env.BENCH_PARALLEL_BURN_MS ?? 400);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rlgrid-bench-parallel-'));
   try {
     const plan: Plan = {

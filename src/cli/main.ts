@@ -41,6 +41,12 @@ const commands: Register[] = [
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+// `rlgrid plan ... | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const program = new Command('rlgrid')
   .description('Declarative experiment grids for RL with verifiable rewards (GRPO)')
   .version(pkg.version)
