@@ -9,7 +9,7 @@ import { train } from '../src/grpo/trainer.ts';
 import { readJsonl } from '../src/runs/files.ts';
 
 export async function benchGrpo(): Promise<void> {
-  if (!fs.existsSync('models/base/model.json')) {
+  if (!fs.existsSync('models/base/checkpoint.json')) {
     console.log('models/base is missing: run `rlgrid pretrain` first');
     return;
   }
