@@ -2,12 +2,11 @@
 // it: what `rlgrid pretrain` promised holds, the Section 7.1 comparison holds,
 // and a short default GRPO run raises in-domain accuracy and lowers entropy.
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveJob } from '../../src/config/job.ts';
-import { initBackend } from '../../src/grpo/backend.ts';
+import { useBackend } from '../helpers/backend.ts';
 import { DEFAULT_MECHANISM, mechanismCheck } from '../../src/grpo/mechanism.ts';
 import { disposeModel } from '../../src/grpo/model.ts';
 import type { BaseReport } from '../../src/grpo/pretrain.ts';
@@ -19,15 +18,7 @@ import { getTaskWorld } from '../../src/tasks/index.ts';
 
 describe('models/base (the shipped base model)', function () {
   this.timeout(600_000);
-  let prevBackend = '';
-  before(async () => {
-    prevBackend = tf.getBackend();
-    await initBackend('wasm', 1);
-  });
-
-  after(async () => {
-    if (prevBackend) await tf.setBackend(prevBackend);
-  });
+  useBackend('wasm');
 
   it('loads, and its stored pretrain report passes every check', () => {
     const { model, meta } = loadModel('models/base');

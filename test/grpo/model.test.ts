@@ -19,6 +19,7 @@ import {
 } from '../../src/grpo/model.ts';
 import { AdamW } from '../../src/grpo/optim.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { useBackend } from '../helpers/backend.ts';
 import type { OptimizerConfig } from '../../src/config/job.ts';
 
 const TINY: ModelConfig = { vocab: 11, context: 16, d_model: 16, heads: 2, layers: 2, mlp_ratio: 4 };
@@ -67,20 +68,6 @@ function randTokens(n: number, V: number, seed: number): Int32Array {
   return Int32Array.from({ length: n }, () => r.int(0, V - 1));
 }
 
-/**
- * Run a suite on `name` and give the process back its previous backend after
- * (other test files assume tfjs's default).
- */
-function useBackend(name: 'wasm' | 'cpu'): void {
-  let prev = '';
-  before(async () => {
-    prev = tf.getBackend();
-    await initBackend(name, 1);
-  });
-  after(async () => {
-    if (prev) await tf.setBackend(prev);
-  });
-}
 
 /** a tiny model with non-trivial LayerNorm and bias parameters (the init has them at 1 / 0) */
 function tinyModel(seed = 3, cfg: ModelConfig = TINY): Model {

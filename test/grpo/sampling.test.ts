@@ -14,6 +14,7 @@ import {
 } from '../../src/grpo/model.ts';
 import { generate, sampleIndex, type GenerateOptions } from '../../src/grpo/sampling.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { useBackend } from '../helpers/backend.ts';
 
 const CFG: ModelConfig = { vocab: 13, context: 24, d_model: 16, heads: 2, layers: 2, mlp_ratio: 4 };
 const EOS = 12;
@@ -26,17 +27,6 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
   return x.every((v, i) => v === y[i]);
 }
 
-/** run the suite on `name`, then give the process back its previous backend */
-function useBackend(name: 'wasm' | 'cpu'): void {
-  let prev = '';
-  before(async () => {
-    prev = tf.getBackend();
-    await initBackend(name, 1);
-  });
-  after(async () => {
-    if (prev) await tf.setBackend(prev);
-  });
-}
 
 /** a random model whose head bias makes `token` likely by `bias` nats */
 function modelFavouring(seed: number, token: number | null, bias = 0): Model {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { resolveJob, type JobConfig } from '../../src/config/job.ts';
-import { initBackend } from '../../src/grpo/backend.ts';
+import { useBackend } from '../helpers/backend.ts';
 import { createModel, disposeModel } from '../../src/grpo/model.ts';
 import { saveModel } from '../../src/grpo/state.ts';
 import { train } from '../../src/grpo/trainer.ts';
@@ -62,21 +62,15 @@ const metricsOf = (dir: string) =>
 
 describe('grpo/trainer', function () {
   this.timeout(300_000);
-  let prevBackend = '';
+  useBackend('wasm');
 
   before(async () => {
-    prevBackend = tf.getBackend();
-    await initBackend('wasm', 1);
     const world = getTaskWorld('arith');
     const m = createModel({ vocab: world.tokenizer.size, context: 64, d_model: 32, heads: 2, layers: 1, mlp_ratio: 2 }, 3);
     saveModel(modelDir, m);
     disposeModel(m);
   });
-  after(async () => {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    // leave the backend as we found it: later suites rely on theirs
-    if (prevBackend) await tf.setBackend(prevBackend);
-  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('writes metrics per step, evaluations at 0 / every / last, result.json and checkpoints', async () => {
     const dir = path.join(tmp, 'a');
