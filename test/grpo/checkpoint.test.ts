@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { OptimizerConfig } from '../../src/config/job.ts';
 import { initBackend } from '../../src/grpo/backend.ts';
 import {
   loadCheckpoint,
@@ -19,20 +18,9 @@ import { createModel, disposeModel, getWeights, tokenLogProbsAndEntropy, type Mo
 import { AdamW } from '../../src/grpo/optim.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { TEST_OPT as OPT } from '../helpers/backend.ts';
 
 const CFG: ModelConfig = { vocab: 9, context: 12, d_model: 8, heads: 2, layers: 1, mlp_ratio: 2 };
-const OPT: OptimizerConfig = {
-  name: 'adamw',
-  lr: 1e-2,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  weight_decay: 0.01,
-  grad_clip: 1,
-  schedule: 'constant',
-  warmup_steps: 0,
-  min_lr_ratio: 0.1,
-};
 
 function bits(a: Float32Array): number[] {
   return Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));

@@ -19,23 +19,11 @@ import {
 } from '../../src/grpo/model.ts';
 import { AdamW } from '../../src/grpo/optim.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { TEST_OPT as OPT } from '../helpers/backend.ts';
 import { useBackend } from '../helpers/backend.ts';
-import type { OptimizerConfig } from '../../src/config/job.ts';
 
 const TINY: ModelConfig = { vocab: 11, context: 16, d_model: 16, heads: 2, layers: 2, mlp_ratio: 4 };
 
-const OPT: OptimizerConfig = {
-  name: 'adamw',
-  lr: 1e-2,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  weight_decay: 0.01,
-  grad_clip: 1,
-  schedule: 'constant',
-  warmup_steps: 0,
-  min_lr_ratio: 0.1,
-};
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);

@@ -3,6 +3,7 @@
 // wasm backend lacks kernels (e.g. gather's gradient) that they use.
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/grpo/backend.ts';
+import type { OptimizerConfig } from '../../src/config/job.ts';
 
 /** Call inside a describe: run the suite on `name`, restore the previous backend after. */
 export function useBackend(name: 'wasm' | 'cpu'): void {
@@ -15,3 +16,17 @@ export function useBackend(name: 'wasm' | 'cpu'): void {
     if (prev) await tf.setBackend(prev);
   });
 }
+
+/** A fast-moving AdamW for tiny test models (lr 1e-2, weight decay 0.01, clip 1). */
+export const TEST_OPT: OptimizerConfig = {
+  name: 'adamw',
+  lr: 1e-2,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weight_decay: 0.01,
+  grad_clip: 1,
+  schedule: 'constant',
+  warmup_steps: 0,
+  min_lr_ratio: 0.1,
+};
