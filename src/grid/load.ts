@@ -259,6 +259,14 @@ function mergeFile(ctx: Ctx, m: Merged, yf: YamlFile, g: JsonObject, hasParent: 
   if (Array.isArray(g.claims)) {
     const names = new Map<string, number>();
     g.claims.forEach((c, i) => {
+      if (isPlainObject(c) && typeof c[UNSET] === 'string') {
+        const name = c[UNSET];
+        const k = m.claims.findIndex((x) => x.claim.name === name);
+        if (k >= 0) m.claims.splice(k, 1);
+        else if (!ctx.incomplete)
+          ctx.at(src(yf, ['claims', i, UNSET]), `~unset removes nothing: ${hasParent ? 'the parent grid has no claim' : 'no parent grid (extends) defines a claim'} ${JSON.stringify(name)}${suggestion(name, m.claims.map((x) => x.claim.name))}`);
+        return;
+      }
       if (!isPlainObject(c) || typeof c.name !== 'string' || typeof c.metric !== 'string' || !isPlainObject(c.expect)) return;
       const at = src(yf, ['claims', i]);
       if (names.has(c.name)) ctx.at(src(yf, ['claims', i, 'name']), `duplicate claim name ${JSON.stringify(c.name)} (also claims[${names.get(c.name)}])`);
@@ -319,12 +327,16 @@ const EXPECT_KINDS: Record<string, { needs: string[]; allows: string[] }> = {
   less: { needs: ['than'], allows: ['less', 'than', 'margin'] },
   within: { needs: ['of'], allows: ['within', 'of'] },
   correlation: { needs: ['sign', 'of'], allows: ['correlation', 'sign', 'of'] },
+  below: { needs: ['of'], allows: ['below', 'of', 'margin'] },
+  above: { needs: ['of'], allows: ['above', 'of', 'margin'] },
+  increasing: { needs: [], allows: ['increasing', 'margin'] },
+  decreasing: { needs: [], allows: ['decreasing', 'margin'] },
 };
 
 function checkExpect(ctx: Ctx, at: Src, e: JsonObject): void {
   const kinds = Object.keys(EXPECT_KINDS).filter((k) => k in e);
   if (kinds.length === 0) {
-    ctx.at(at, 'expect needs one of greater, less, within or correlation');
+    ctx.at(at, `expect needs one of ${Object.keys(EXPECT_KINDS).join(', ')}`);
     return;
   }
   if (kinds.length > 1) {
@@ -332,9 +344,10 @@ function checkExpect(ctx: Ctx, at: Src, e: JsonObject): void {
     return;
   }
   const spec = EXPECT_KINDS[kinds[0]];
-  for (const n of spec.needs) if (!(n in e)) ctx.at(at, `a ${kinds[0]} claim needs ${JSON.stringify(n)}`);
+  const aKind = `${/^[aeiou]/.test(kinds[0]) ? 'an' : 'a'} ${kinds[0]} claim`;
+  for (const n of spec.needs) if (!(n in e)) ctx.at(at, `${aKind} needs ${JSON.stringify(n)}`);
   for (const k of Object.keys(e))
-    if (!spec.allows.includes(k)) ctx.at(src(at.yf, [...at.raw, k]), `${JSON.stringify(k)} does not apply to a ${kinds[0]} claim (its keys: ${spec.allows.join(', ')})`, true);
+    if (!spec.allows.includes(k)) ctx.at(src(at.yf, [...at.raw, k]), `${JSON.stringify(k)} does not apply to ${aKind} (its keys: ${spec.allows.join(', ')})`, true);
   const w = e.within;
   if (Array.isArray(w) && typeof w[0] === 'number' && typeof w[1] === 'number' && w[0] > w[1])
     ctx.at(src(at.yf, [...at.raw, 'within']), `within [${w[0]}, ${w[1]}]: the lower bound exceeds the upper bound`);
@@ -409,6 +422,13 @@ function checkMerged(ctx: Ctx, m: Merged, top: YamlFile): void {
     const e = c.claim.expect as unknown as JsonObject;
     for (const k of ['greater', 'less', 'than', 'of'])
       if (isSelector(e[k])) checkSelector(ctx, m, e[k] as Selector, src(c.src.yf, [...c.src.raw, 'expect', k]));
+    for (const k of ['increasing', 'decreasing']) {
+      const list = e[k];
+      if (Array.isArray(list))
+        list.forEach((s, i) => {
+          if (isSelector(s)) checkSelector(ctx, m, s as Selector, src(c.src.yf, [...c.src.raw, 'expect', k, i]));
+        });
+    }
   }
   if (m.table && !m.axes.has(m.table.spec.rows))
     ctx.at(src(m.table.src.yf, [...m.table.src.raw, 'rows']), `unknown axis ${JSON.stringify(m.table.spec.rows)}${suggestion(m.table.spec.rows, m.axes.keys())}`);

@@ -192,7 +192,15 @@ export function buildGridSchema(): Schema {
           properties: { labels: { $ref: '#/$defs/selector' }, patch: { $ref: '#/$defs/patch' } },
         },
       },
-      claims: { type: 'array', items: { $ref: '#/$defs/claim' } },
+      claims: {
+        type: 'array',
+        description: 'findings to check; {~unset: name} removes a claim of the parent grid',
+        items: {
+          if: { type: 'object', required: [UNSET], properties: { [UNSET]: true } },
+          then: { type: 'object', additionalProperties: false, properties: { [UNSET]: { type: 'string', minLength: 1, description: "name of the parent grid's claim to remove" } } },
+          else: { $ref: '#/$defs/claim' },
+        },
+      },
       table: { $ref: '#/$defs/table' },
     },
     $defs: {
@@ -227,7 +235,9 @@ export function buildGridSchema(): Schema {
       },
       expect: {
         type: 'object',
-        description: 'one of {greater, than, margin?}, {less, than, margin?}, {within: [lo, hi], of}, {correlation, sign, of}',
+        description:
+          'one of {greater, than, margin?}, {less, than, margin?}, {within: [lo, hi], of}, {correlation, sign, of}, ' +
+          '{below | above: other metric of the same job, of, margin?}, {increasing | decreasing: [selector, ...], margin?}',
         additionalProperties: false,
         minProperties: 1,
         properties: {
@@ -239,6 +249,10 @@ export function buildGridSchema(): Schema {
           of: { $ref: '#/$defs/selector' },
           correlation: { type: 'string', minLength: 1 },
           sign: { enum: ['positive', 'negative'] },
+          below: { type: 'string', minLength: 1, description: 'per job, the metric minus this metric of the same job is below -margin' },
+          above: { type: 'string', minLength: 1, description: 'per job, the metric minus this metric of the same job is above margin' },
+          increasing: { type: 'array', minItems: 2, items: { $ref: '#/$defs/selector' }, description: 'groups whose means rise at every step' },
+          decreasing: { type: 'array', minItems: 2, items: { $ref: '#/$defs/selector' }, description: 'groups whose means fall at every step' },
         },
       },
       table: {

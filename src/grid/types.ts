@@ -16,7 +16,13 @@ export type ClaimExpect =
   /** the metric's mean over the selected jobs lies in [lo, hi] */
   | { within: [number, number]; of: Selector }
   /** Spearman correlation of two per-evaluation series over the selected jobs has this sign */
-  | { correlation: string; sign: 'positive' | 'negative'; of: Selector };
+  | { correlation: string; sign: 'positive' | 'negative'; of: Selector }
+  /** within each selected job, metric - other metric (e.g. probe_entropy@last3 vs probe_entropy@first) is below -margin / above margin */
+  | { below: string; of: Selector; margin?: number }
+  | { above: string; of: Selector; margin?: number }
+  /** the groups' means rise (fall) at every step of the list, each step judged like greater (less) */
+  | { increasing: Selector[]; margin?: number }
+  | { decreasing: Selector[]; margin?: number };
 
 export interface Claim {
   name: string;

@@ -13,6 +13,13 @@
 // - correlation: Spearman's rho between two series, per job over the steps
 //   both have (at least 3), then the mean over jobs with a t interval. Holds
 //   when the interval excludes 0 on the claimed side.
+// - below / above (paired, within a job): per job, the metric minus another
+//   metric of the same job (final vs base: `probe_entropy@last3` below
+//   `probe_entropy@first`); the mean difference with a one-sample t interval.
+//   Pairing removes the seed-to-seed spread that a two-group test would carry.
+// - increasing / decreasing over a list of groups: every consecutive step
+//   judged like greater / less. Holds when every step holds, contradicted
+//   when some step is contradicted; the estimate shown is the weakest step.
 // Every judgement needs at least two finished jobs per group (seeds).
 import Table from 'cli-table3';
 import type { Claim, Plan, Selector } from '../grid/types.ts';
@@ -40,7 +47,7 @@ export interface GroupSummary {
 export interface ClaimResult {
   name: string;
   metric: string;
-  kind: 'greater' | 'less' | 'within' | 'correlation';
+  kind: 'greater' | 'less' | 'within' | 'correlation' | 'below' | 'above' | 'increasing' | 'decreasing';
   gated: boolean;
   verdict: Verdict;
   /** the judged quantity: difference of means, mean, or mean rho */
@@ -107,7 +114,7 @@ function kindOf(c: Claim): ClaimResult['kind'] {
   const e = c.expect as Record<string, unknown>;
   if ('greater' in e) return 'greater';
   if ('less' in e) return 'less';
-  if ('within' in e) return 'within';
+  for (const k of ['within', 'below', 'above', 'increasing', 'decreasing'] as const) if (k in e) return k;
   return 'correlation';
 }
 
@@ -128,7 +135,8 @@ function judge(plan: Plan, records: JobRecord[], c: Claim): ClaimResult {
     ...(c.note ? { note: c.note } : {}),
   };
   const e = c.expect;
-  const selectors: Selector[] = 'greater' in e ? [e.greater, e.than] : 'less' in e ? [e.less, e.than] : [e.of];
+  const selectors: Selector[] =
+    'greater' in e ? [e.greater, e.than] : 'less' in e ? [e.less, e.than] : 'increasing' in e ? e.increasing : 'decreasing' in e ? e.decreasing : [e.of];
   const problems = selectors.flatMap((s) => selectorProblems(plan, s));
   if (problems.length) return { ...base, evidence: problems.join('; ') };
   const scope = records.filter((r) => selectors.some((s) => matchesSelector(r.labels, s)));
@@ -138,11 +146,16 @@ function judge(plan: Plan, records: JobRecord[], c: Claim): ClaimResult {
   try {
     m = resolveMetric(c.metric, scope);
     if ('correlation' in e) m2 = resolveMetric(e.correlation, scope);
+    if ('below' in e || 'above' in e) m2 = resolveMetric('below' in e ? e.below : e.above, scope);
   } catch (err) {
     if (err instanceof UserError) return { ...base, evidence: err.message };
     throw err;
   }
-  base.source = m2 ? `${describeMetric(m, { asSeries: true })} vs ${describeMetric(m2, { asSeries: true })}` : describeMetric(m);
+  base.source = !m2
+    ? describeMetric(m)
+    : 'correlation' in e
+      ? `${describeMetric(m, { asSeries: true })} vs ${describeMetric(m2, { asSeries: true })}`
+      : `${describeMetric(m)} minus ${describeMetric(m2)}, per job`;
 
   if ('greater' in e || 'less' in e) {
     const greater = 'greater' in e;
@@ -173,6 +186,46 @@ function judge(plan: Plan, records: JobRecord[], c: Claim): ClaimResult {
     const verdict: Verdict = ci.lo >= lo && ci.hi <= hi ? 'holds' : ci.hi < lo || ci.lo > hi ? 'contradicted' : 'not shown';
     const evidence = `mean ${num(ci.mean)} [${num(ci.lo)}, ${num(ci.hi)}] (95% t) vs band [${num(lo)}, ${num(hi)}]: ${groupText(g)}`;
     return { ...base, groups: [g], verdict, estimate: ci.mean, lo: ci.lo, hi: ci.hi, evidence };
+  }
+
+  if ('below' in e || 'above' in e) {
+    const below = 'below' in e;
+    const other = m2!;
+    const g = summarize(records, e.of, (r) => {
+      const a = scalarOf(m, r);
+      const b = scalarOf(other, r);
+      return a === null || b === null ? null : a - b;
+    });
+    const few = tooFew([g]);
+    if (few) return { ...base, groups: [g], verdict: 'not shown', estimate: g.mean, evidence: `paired difference per job: ${few}` };
+    const ci = meanInterval(g.values);
+    const margin = e.margin ?? 0;
+    const verdict: Verdict = below
+      ? ci.hi < -margin ? 'holds' : ci.lo > 0 ? 'contradicted' : 'not shown'
+      : ci.lo > margin ? 'holds' : ci.hi < 0 ? 'contradicted' : 'not shown';
+    const evidence =
+      `paired diff ${signed(ci.mean)} [${num(ci.lo)}, ${num(ci.hi)}] (95% t over jobs)` +
+      (margin ? `, margin ${num(margin)}` : '') +
+      `: ${c.metric} minus ${below ? e.below : e.above} per job, ${groupText(g)}`;
+    return { ...base, groups: [g], verdict, estimate: ci.mean, lo: ci.lo, hi: ci.hi, evidence };
+  }
+
+  if ('increasing' in e || 'decreasing' in e) {
+    const up = 'increasing' in e;
+    const groups = (up ? e.increasing : e.decreasing).map((s) => summarize(records, s, (r) => scalarOf(m, r)));
+    const few = tooFew(groups);
+    if (few) return { ...base, groups, verdict: 'not shown', evidence: few };
+    const margin = e.margin ?? 0;
+    // step i: group i+1 minus group i, each judged like greater (up) / less
+    const steps = groups.slice(1).map((g, i) => welchInterval(g.values, groups[i].values));
+    const holds = (w: { lo: number; hi: number }) => (up ? w.lo > margin : w.hi < -margin);
+    const against = (w: { lo: number; hi: number }) => (up ? w.hi < 0 : w.lo > 0);
+    const verdict: Verdict = steps.every(holds) ? 'holds' : steps.some(against) ? 'contradicted' : 'not shown';
+    const weakest = steps.reduce((a, b) => (up ? (b.lo < a.lo ? b : a) : b.hi > a.hi ? b : a));
+    const evidence =
+      steps.map((w, i) => `${formatSelector(groups[i + 1].selector)} - ${formatSelector(groups[i].selector)} ${signed(w.diff)} [${num(w.lo)}, ${num(w.hi)}]`).join('; ') +
+      ` (95% Welch${margin ? `, margin ${num(margin)}` : ''}): ${groups.map(groupText).join(', ')}`;
+    return { ...base, groups, verdict, estimate: weakest.diff, lo: weakest.lo, hi: weakest.hi, evidence };
   }
 
   // correlation

@@ -3,6 +3,7 @@
 // files (docs/run-format.md).
 import fs from 'node:fs';
 import path from 'node:path';
+import { expandGrid } from '../grid/expand.ts';
 import { loadGrid } from '../grid/load.ts';
 import type { Grid, Plan } from '../grid/types.ts';
 import { gridPlan, JOBS_DIR, jobDir, jobStatus, listGrids, loadJobRecords, openStore, planFile, readPlanFile, type Store } from '../runs/store.ts';
@@ -75,8 +76,17 @@ export function loadGridRecords(
     const g = readGridFile(grid, process.cwd());
     labelOrder = labelOrderOf(g);
     plan = gridPlan(store, g.name);
-    if (plan.grid.hash !== g.hash)
-      warnings.push(`${grid} changed since its plan was frozen; showing what ran (${planFile(store, g.name)})`);
+    if (plan.grid.hash !== g.hash) {
+      // Claims and the table are read from the file as it is now when its jobs
+      // are the ones that ran (editing a claim needs no re-run); otherwise the
+      // frozen plan is shown whole.
+      const now = expandGrid(g);
+      const sameJobs = now.jobs.length === plan.jobs.length && now.jobs.every((j, i) => j.id === plan.jobs[i].id);
+      if (sameJobs) {
+        const { table: _t, ...rest } = plan;
+        plan = { ...rest, claims: now.claims, ...(now.table ? { table: now.table } : {}) };
+      } else warnings.push(`${grid} changed since its plan was frozen; showing what ran (${planFile(store, g.name)})`);
+    }
   } else if (grid.endsWith('plan.json') && fs.existsSync(grid)) {
     plan = readPlanFile(grid);
     store = openStore(path.dirname(path.dirname(path.resolve(grid))));

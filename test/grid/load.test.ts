@@ -84,6 +84,22 @@ describe('grid loading', () => {
     assert.deepEqual(errs, ['p.yaml:5:20 exclude[0].method: axis "method" has no label "A" (did you mean "B"?)']);
   });
 
+  it('removes a parent’s claim with {~unset: name}; one the parent lacks is an error, with a suggestion', () => {
+    const parent =
+      'version: 1\nname: p\naxes:\n  method: {A: {}, B: {}}\nclaims:\n' +
+      '  - {name: A above B, metric: x, expect: {greater: {method: A}, than: {method: B}}}\n' +
+      '  - {name: A in band, metric: x, expect: {within: [0, 1], of: {method: A}}}\n';
+    const g = gridOf({ 'p.yaml': parent, 'g.yaml': 'version: 1\nname: c\nextends: p.yaml\nclaims:\n  - ~unset: A above B\n' });
+    assert.deepEqual(g.claims.map((c) => c.name), ['A in band']);
+    const errs = errorsOf(() =>
+      gridOf({ 'p.yaml': parent, 'g.yaml': 'version: 1\nname: c\nextends: p.yaml\nclaims:\n  - ~unset: A abve B\n  - {~unset: A in band, metric: x}\n' }),
+    );
+    assert.deepEqual(errs, [
+      'g.yaml:5:13 claims[0]."~unset": ~unset removes nothing: the parent grid has no claim "A abve B" (did you mean "A above B"?)',
+      'g.yaml:6:25 claims[1].metric: unknown key "metric" (allowed: ~unset)',
+    ]);
+  });
+
   it('keeps extends, grids and model paths inside the project root, symbolic links included', () => {
     const outside = project({});
     writeFileSync(path.join(outside, 'p.yaml'), 'version: 1\nname: p\n');

@@ -66,11 +66,15 @@ describe('grids/table2.yaml', () => {
 
   it('carries its table and claims', () => {
     assert.deepEqual(plan.table, { layout: 'table2', rows: 'method' });
-    assert.deepEqual(plan.claims[0], {
+    assert.deepEqual(plan.claims[1], {
       name: 'Positive-advantage tokens drive entropy collapse',
       metric: 'final.probe_entropy_last3',
       expect: { greater: { method: 'A<=0 only' }, than: { method: 'A>=0 only' } },
     });
-    assert.equal(plan.claims.length, 3);
+    assert.deepEqual(plan.claims[0].expect, { below: 'base.probe_entropy', of: { method: 'GRPO N=1' } });
+    assert.deepEqual(plan.claims.find((c) => c.name === 'More off-policy updates lower entropy')?.expect, {
+      decreasing: [{ method: 'GRPO N=1' }, { method: 'GRPO N=2' }, { method: 'GRPO N=4' }],
+    });
+    assert.equal(plan.claims.length, 6);
   });
 });

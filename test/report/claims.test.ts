@@ -163,3 +163,69 @@ describe('report/claims', function () {
     );
   });
 });
+
+describe('report/claims: paired (below / above) and ordered (increasing / decreasing)', function () {
+  const CF = { method: 'Clip-Free' };
+  const PAIRED_AND_ORDERED: Claim[] = [
+    { name: 'probe entropy ends below rollout entropy', metric: 'probe_entropy@last', expect: { below: 'actor/entropy@last', of: GRPO } },
+    { name: 'by more than 0.01', metric: 'probe_entropy@last', expect: { below: 'actor/entropy@last', of: GRPO, margin: 0.01 } },
+    { name: 'probe entropy ends above rollout entropy', metric: 'probe_entropy@last', expect: { above: 'actor/entropy@last', of: GRPO } },
+    { name: 'probe entropy falls from the base model', metric: 'probe_entropy@last', expect: { below: 'probe_entropy@first', of: CH } },
+    { name: 'paired, one seed', metric: 'probe_entropy@last', expect: { below: 'probe_entropy@first', of: { method: 'GRPO', seed: 1 } } },
+    { name: 'entropy rises GRPO < Clip-Higher < Clip-Free', metric: 'actor/entropy@last', expect: { increasing: [GRPO, CH, CF] } },
+    { name: 'entropy falls GRPO > Clip-Higher > Clip-Free', metric: 'actor/entropy@last', expect: { decreasing: [GRPO, CH, CF] } },
+    { name: 'rises by more than 0.06 per step', metric: 'actor/entropy@last', expect: { increasing: [GRPO, CH], margin: 0.06 } },
+    { name: 'ordered, a group never ran', metric: 'actor/entropy@last', expect: { increasing: [GRPO, { method: 'Entropy-Adv' }] } },
+  ];
+  let runs: string;
+  let results: ClaimResult[];
+  const byName = (n: string) => results.find((r) => r.name === n)!;
+
+  before(function () {
+    runs = tmpDir();
+    methodsFixture(runs, { claims: PAIRED_AND_ORDERED });
+    const { plan, records } = loadGridRecords('methods', runs);
+    results = checkClaims(plan, records);
+  });
+  after(function () {
+    fs.rmSync(runs, { recursive: true, force: true });
+  });
+
+  it('below: the per-job difference of two metrics of the same job, with a one-sample t interval', function () {
+    // GRPO seed s: probe@30 = 0.59 + 0.002 s, actor/entropy@30 = 0.6 + 0.003 s -> -0.011, -0.012, -0.013
+    // mean -0.012, sd 0.001, se 0.00057735, t(2) = 4.3027 -> ± 0.0024842
+    const r = byName('probe entropy ends below rollout entropy');
+    assert.equal(r.kind, 'below');
+    assert.equal(r.verdict, 'holds');
+    assert.equal(r.estimate!.toFixed(6), '-0.012000');
+    assert.deepEqual([r.lo!.toFixed(6), r.hi!.toFixed(6)], ['-0.014484', '-0.009516']);
+    assert.equal(r.source, 'eval series probe_entropy (last) minus training series actor/entropy (last), per job');
+    assert.equal(r.evidence, 'paired diff -0.012 [-0.01448, -0.009516] (95% t over jobs): probe_entropy@last minus actor/entropy@last per job, method=GRPO -0.012 (n=3)');
+    assert.equal(byName('by more than 0.01').verdict, 'not shown');
+    assert.equal(byName('probe entropy ends above rollout entropy').verdict, 'contradicted');
+  });
+
+  it('below: pairing judges a change that is the same in every seed (zero-width interval) and needs two jobs', function () {
+    // Clip-Higher: probe falls by (120 - 20) x 30 / 10000 = 0.3 in every seed
+    const r = byName('probe entropy falls from the base model');
+    assert.deepEqual([r.verdict, r.estimate!.toFixed(6), r.lo!.toFixed(6), r.hi!.toFixed(6)], ['holds', '-0.300000', '-0.300000', '-0.300000']);
+    assert.equal(byName('paired, one seed').verdict, 'not shown');
+    assert.match(byName('paired, one seed').evidence, /^paired difference per job: needs at least 2 finished jobs per group/);
+  });
+
+  it('increasing: every consecutive step must hold; the estimate is the weakest step', function () {
+    // actor/entropy@30 = 0.6 + 0.06 mi + 0.003 s; Clip-Free has seeds 1 and 2 only (seed 3 failed)
+    const r = byName('entropy rises GRPO < Clip-Higher < Clip-Free');
+    assert.equal(r.kind, 'increasing');
+    assert.equal(r.verdict, 'holds');
+    assert.equal(r.groups.length, 3);
+    // step 1: 0.666 - 0.606 = 0.06 ± 0.0068008 (as the greater test above); step 2: 0.7245 - 0.666 = 0.0585, wider
+    assert.equal(r.estimate!.toFixed(6), '0.058500');
+    assert.ok(r.lo! < 0.06 - 0.0068008 && r.lo! > 0, `weakest step's lower bound ${r.lo}`);
+    assert.match(r.evidence, /^method=Clip-Higher - method=GRPO \+0\.06 \[0\.0532, 0\.0668\]; method=Clip-Free - method=Clip-Higher \+0\.0585 \[/);
+    assert.equal(byName('entropy falls GRPO > Clip-Higher > Clip-Free').verdict, 'contradicted');
+    assert.equal(byName('rises by more than 0.06 per step').verdict, 'not shown');
+    assert.equal(byName('ordered, a group never ran').verdict, 'not shown');
+    assert.match(byName('ordered, a group never ran').evidence, /^needs at least 2 finished jobs per group: .*method=Entropy-Adv — \(n=0; missing 3\)/);
+  });
+});

@@ -69,6 +69,21 @@ describe('report/load: a grid file, planned, run and read back', function () {
     }
   });
 
+  it('a grid file whose claims or table changed but whose jobs did not: the claims and table of the file are judged, without a warning', function () {
+    const claim = 'claims:\n  - {name: CH above, metric: entropy_ema, expect: {greater: {method: Clip-Higher}, than: {method: GRPO}}}\n';
+    fs.writeFileSync(file, GRID.replace('table: {layout: table2, rows: method}\n', `table: {rows: method, columns: [entropy_ema]}\n${claim}`));
+    try {
+      const g = loadGridRecords(file, runs);
+      assert.deepEqual(g.warnings, []);
+      assert.deepEqual(g.plan.claims.map((c) => c.name), ['CH above']);
+      assert.deepEqual(g.plan.table, { rows: 'method', columns: ['entropy_ema'] });
+      assert.deepEqual(g.plan.jobs, loadGridRecords('two', runs).plan.jobs);
+      assert.deepEqual(loadGridRecords('two', runs).plan.claims, []); // the frozen plan itself is untouched
+    } finally {
+      fs.writeFileSync(file, GRID);
+    }
+  });
+
   it('a job whose manifest says running but whose runner is gone reads as interrupted', function () {
     const g = loadGridRecords('two', runs);
     const dir = g.records[3].dir!;
