@@ -39,7 +39,8 @@ export type TokenWeightsConfig =
   | { schedule: 'rand-pos-clip'; fraction: number };
 
 export interface SubsetConfig {
-  method: 'all' | 'kmeans' | 'random';
+  /** random-matched: a random subset as large as the kmeans subset of the same size, clusters and seed */
+  method: 'all' | 'kmeans' | 'random' | 'random-matched';
   /** target number of prompts; null with method 'all' */
   size: number | null;
   clusters: number;
@@ -305,7 +306,7 @@ export function jobConsistencyErrors(job: JobConfig): { path: string; message: s
     errs.push({ path: 'eval.k', message: `k (${job.eval.k}) exceeds samples per question (${job.eval.samples})` });
   const s = job.data.subset;
   if (s.method === 'all' && s.size !== null)
-    errs.push({ path: 'data.subset.size', message: "size applies to 'kmeans' and 'random' subsets; use null with 'all'" });
+    errs.push({ path: 'data.subset.size', message: "size applies to 'kmeans', 'random' and 'random-matched' subsets; use null with 'all'" });
   if (s.method !== 'all' && s.size === null)
     errs.push({ path: 'data.subset.size', message: `a '${s.method}' subset needs a size` });
   if (t.optimizer.warmup_steps > t.steps)

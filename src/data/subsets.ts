@@ -11,7 +11,9 @@
 // the count closest to S (ties: the smaller count), which can end below S.
 //
 // Random subset: S ids drawn uniformly without replacement from a seeded Rng.
-// Both return ids in their original (input) order.
+// Matched random subset: a random subset as large as the K-means subset of
+// the same target and clustering (the study's control: "random subsets of the
+// same size"). All return ids in their original (input) order.
 import { kmeans } from 'ml-kmeans';
 import { Rng } from '../util/rng.ts';
 
@@ -144,6 +146,15 @@ export function randomSubset<T extends PromptId>(ids: readonly T[], size: number
   checkIds(ids);
   if (!Number.isInteger(size) || size < 0 || size > ids.length) throw new RangeError(`subset size must be an integer in [0, ${ids.length}], got ${size}`);
   return Rng.derived(seed, 'data/random-subset').sampleIndices(ids.length, size).map((i) => ids[i]);
+}
+
+/**
+ * A random subset with as many ids as the K-means subset of target `size`
+ * over `clustering` takes (same stopping rule), so that the two differ in
+ * diversity and not in size.
+ */
+export function matchedRandomSubset<T extends PromptId>(ids: readonly T[], clustering: Clustering, size: number, seed: number, stop: StopRule = 'at-least'): T[] {
+  return randomSubset(ids, subsetFromClusters(ids, clustering, size, stop).size, seed);
 }
 
 /** Number of distinct clusters that the ids of `subset` fall in (assignment aligned with `ids`). */

@@ -1,11 +1,12 @@
-// The training subset of a job (SPEC 11): all prompts, a random subset, or
-// whole K-means clusters of the base model's prompt embeddings. Embeddings
+// The training subset of a job (SPEC 11): all prompts, a random subset,
+// whole K-means clusters of the base model's prompt embeddings, or a random
+// subset as large as that K-means subset ('random-matched'). Embeddings
 // and clusterings are cached by content (model hash + dataset hash + K +
 // seed), so a grid of subset jobs embeds and clusters once.
 import type { JobConfig } from '../config/job.ts';
 import type { Problem, TaskWorld } from '../tasks/index.ts';
 import { cachedEmbeddings, cachedJson, embeddingRows } from '../data/cache.ts';
-import { kmeansClusters, randomSubset, subsetFromClusters, type Clustering } from '../data/subsets.ts';
+import { kmeansClusters, matchedRandomSubset, randomSubset, subsetFromClusters, type Clustering } from '../data/subsets.ts';
 import { contentHash } from '../util/canonical.ts';
 import { meanHidden, type Model } from './model.ts';
 import { encodePrompt } from './evaluate.ts';
@@ -44,6 +45,8 @@ export async function selectTrainingSubset(
   );
   // 'nearest': the study's sizes (10,001 / 5,031 / 2,538 / 1,246 / 616 for
   // targets halving from 10,000) are the whole-cluster counts closest to S.
+  if (s.method === 'random-matched')
+    return { problems: matchedRandomSubset(index, clustering.value, size, s.seed, 'nearest').map((i) => train[i]), clusterSizes: clustering.value.clusterSizes };
   const sub = subsetFromClusters(index, clustering.value, size, 'nearest');
   return { problems: sub.ids.map((i) => train[i]), clustersUsed: sub.clustersUsed, clusterSizes: clustering.value.clusterSizes };
 }

@@ -231,7 +231,7 @@ function rhoFields(records: (JobRecord & { result: Result })[]): { fields: Field
 
 // ---- rows
 
-const SUBSET_NAMES: Record<string, string> = { all: 'Full', kmeans: 'K-means', random: 'Random' };
+const SUBSET_NAMES: Record<string, string> = { all: 'Full', kmeans: 'K-means', random: 'Random', 'random-matched': 'Random' };
 
 /** table3 without row axes: one row per training subset (method + size) read from each job's config. */
 function subsetLabels(records: JobRecord[]): JobRecord[] {

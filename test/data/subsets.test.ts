@@ -4,6 +4,7 @@ import {
   clustersToTake,
   kmeansClusters,
   kmeansSubset,
+  matchedRandomSubset,
   randomSubset,
   subsetFromClusters,
 } from '../../src/data/subsets.ts';
@@ -113,6 +114,18 @@ describe('data/subsets', () => {
       [100, 400, 401, 800, 1000].map((s) => subsetFromClusters(IDS, c, s).size),
       [400, 400, 650, 800, 950 + 30 + 15 + 5],
     );
+  });
+
+  it('matched random subsets take the K-means subset\'s size (its stopping rule), not the target', () => {
+    const c = kmeansClusters(ROWS, { clusters: 8, seed: 1 });
+    // sizes 400, 250, 150, ...: target 500 -> at-least 650, nearest 400 (|400 - 500| < |650 - 500|)
+    const atLeast = matchedRandomSubset(IDS, c, 500, 7);
+    const nearest = matchedRandomSubset(IDS, c, 500, 7, 'nearest');
+    assert.deepEqual([atLeast.length, nearest.length], [650, 400]);
+    assert.deepEqual(nearest, randomSubset(IDS, 400, 7)); // the same draw as a random subset of that size
+    // drawn across clusters, unlike the K-means subset of the same size (one whole cluster)
+    assert.equal(clusterCoverage(nearest, IDS, c.assignment), 8);
+    assert.equal(clusterCoverage(subsetFromClusters(IDS, c, 500, 'nearest').ids, IDS, c.assignment), 1);
   });
 
   it('random subsets: uniform without replacement, in input order, seeded', () => {
