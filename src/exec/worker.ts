@@ -92,6 +92,27 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
   const handle = lock.handle;
   handle.startHeartbeat();
 
+  // Signals are caught from here on, before the manifest says "running": a
+  // SIGTERM at any moment of start-up ends as "interrupted", not "runner died".
+  let stopSignal: string | null = null;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (stopSignal) {
+      log(`== second ${sig}: exiting now`);
+      process.exit(EXEC_INTERRUPTED);
+    }
+    stopSignal = sig;
+    log(`== ${sig}: stopping at the next step boundary`);
+  };
+  // Under `run`, the terminal's Ctrl-C reaches us too: the parent decides and sends SIGTERM.
+  const onSigint = (): void => (opts.fromRun ? undefined : onSignal('SIGINT'));
+  const onSigterm = (): void => onSignal('SIGTERM');
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  const unhookSignals = (): void => {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+  };
+
   let m: Manifest;
   try {
     recoverMoveAside(dir);
@@ -108,6 +129,7 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     const code = codeVersion();
     if (m.status === 'done') {
       if (!(opts.rerunStale && isStale(m, code) === true)) {
+        unhookSignals();
         handle.release();
         say(`job ${m.id} is already done`);
         return EXEC_DONE;
@@ -133,11 +155,11 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     };
     writeManifest(dir, m);
   } catch (e) {
+    unhookSignals();
     handle.release();
     throw e;
   }
 
-  let stopSignal: string | null = null;
   let finished = false;
   const finish = (status: 'done' | 'failed' | 'interrupted', reason: string | null): void => {
     if (finished) return;
@@ -168,21 +190,8 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     if (stopSignal) finish('interrupted', `stopped by ${stopSignal}; process exited with code ${codeNum}`);
     else finish('failed', uncaught ? `uncaught error: ${uncaught}` : `process exited with code ${codeNum} during the job`);
   };
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (stopSignal) {
-      log(`== second ${sig}: exiting now`);
-      process.exit(EXEC_INTERRUPTED);
-    }
-    stopSignal = sig;
-    log(`== ${sig}: stopping at the next step boundary`);
-  };
-  // Under `run`, the terminal's Ctrl-C reaches us too: the parent decides and sends SIGTERM.
-  const onSigint = (): void => (opts.fromRun ? undefined : onSignal('SIGINT'));
-  const onSigterm = (): void => onSignal('SIGTERM');
   process.on('uncaughtExceptionMonitor', onUncaught);
   process.on('exit', onExit);
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
   const ppid = process.ppid;
   const watch = opts.fromRun
     ? setInterval(() => {
@@ -228,8 +237,7 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     if (watch) clearInterval(watch);
     process.off('uncaughtExceptionMonitor', onUncaught);
     process.off('exit', onExit);
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigterm);
+    unhookSignals();
   }
   log(`== ${m.status}${m.reason ? `: ${m.reason}` : ''}`);
   return exitCode;

@@ -51,6 +51,21 @@ describe('rlgrid exec', function () {
     assert.match(m.history[0].reason!, /runner died/);
   });
 
+  it('SIGTERM in start-up, as soon as the manifest says running: interrupted at the first step boundary, never "runner died"', async () => {
+    const store = openStore(path.join(root, 'runs'));
+    const plan = seedPlan('g-start', [3], 60);
+    freezePlan(store, plan);
+    const dir = jobDir(store, plan.jobs[0].id);
+    const child = startCli(['exec', dir], testEnv({ ...VALIDATE, RLGRID_TEST_STEP_MS: '25' }));
+    for (let i = 0; i < 400 && readManifest(dir)?.status !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGTERM');
+    const r = await waitCli(child);
+    assert.equal(r.code, 130, r.stderr);
+    const m = readManifest(dir)!;
+    assert.deepEqual([m.status, m.history.length], ['interrupted', 1]);
+    assert.match(m.reason!, /stopped by SIGTERM/);
+  });
+
   it('SIGTERM stops the job at a step boundary (interrupted, exit 130); the next exec resumes to the same bytes and records it; a done job is not run again', async () => {
     const store = openStore(path.join(root, 'runs'));
     const plan = seedPlan('g', [2], 60);
