@@ -7,32 +7,12 @@ import { Rng } from '../util/rng.ts';
 import { avgAtK, passAtK } from '../metrics/passk.ts';
 import { meanNgramDiversity } from '../metrics/diversity.ts';
 import { meanSelfBleu } from '../metrics/selfbleu.ts';
-import { calibrationSummary, type CalibrationSummary } from '../metrics/calibration.ts';
+import { calibrationSummary } from '../metrics/calibration.ts';
+import type { BenchmarkEval, EvalRow } from '../runs/records.ts';
 import { generate, type Generation } from './sampling.ts';
 import { scoreSequences, type Model } from './model.ts';
 
-export interface BenchmarkEval {
-  domain: 'id' | 'ood';
-  n: number;
-  k: number;
-  avg_at_k: number;
-  pass_at_k: number;
-  /** correct samples per question, in question order (recompute any score from these) */
-  correct: number[];
-  ngram_diversity: Record<string, number>;
-  self_bleu: number;
-  calibration: CalibrationSummary;
-  /** token-mean entropy of next-token distributions over the prompt tokens */
-  prompt_entropy: number;
-  response_length: number;
-}
-
-export interface EvalRow {
-  step: number;
-  probe_entropy: number;
-  probe_answer_entropy: number | null;
-  benchmarks: Record<string, BenchmarkEval>;
-}
+export type { BenchmarkEval, EvalRow };
 
 /** Token-mean entropy over responses, and over their final-answer tokens only. */
 export function responseEntropy(world: TaskWorld, gens: Generation[]): { all: number; answer: number | null } {

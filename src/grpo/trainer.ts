@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { JobConfig } from '../config/job.ts';
 import type { JobContext } from '../runs/context.ts';
 import { appendJsonl, readJsonl, truncateJsonl, writeJsonAtomic } from '../runs/files.ts';
+import type { EvalPick, Result } from '../runs/records.ts';
 import { getTaskWorld, type Problem, type TaskWorld } from '../tasks/index.ts';
 import { EpochSampler } from '../data/sampler.ts';
 import { emaStep } from '../metrics/ema.ts';
@@ -350,10 +351,10 @@ export function summarize(
   metrics: Record<string, unknown>[],
   state: TrainState,
   subsetSize: number,
-): Record<string, unknown> {
+): Result {
   const selected = evals.find((e) => e.step === state.best.step) ?? evals[evals.length - 1];
-  const pick = (e: EvalRow) => {
-    const benchmarks: Record<string, { domain: string; avg_at_k: number; pass_at_k: number }> = {};
+  const pick = (e: EvalRow): EvalPick => {
+    const benchmarks: EvalPick['benchmarks'] = {};
     for (const [name, b] of Object.entries(e.benchmarks)) benchmarks[name] = { domain: b.domain, avg_at_k: b.avg_at_k, pass_at_k: b.pass_at_k };
     const avg = (domain: string) => {
       const bs = Object.values(benchmarks).filter((b) => b.domain === domain);
@@ -362,7 +363,7 @@ export function summarize(
     return { step: e.step, benchmarks, average_id: avg('id'), average_ood: avg('ood') };
   };
   const last3 = evals.slice(-3);
-  const lastMetrics = metrics[metrics.length - 1] ?? {};
+  const lastMetrics = (metrics[metrics.length - 1] ?? {}) as Record<string, number | null | undefined>;
   return {
     status: 'done',
     steps: cfg.train.steps,

@@ -5,3 +5,4 @@ export * from './store.ts';
 export * from './lock.ts';
 export * from './select.ts';
 export type { JobContext, JobRunner } from './context.ts';
+export type * from './records.ts';
