@@ -39,7 +39,8 @@ export interface EnvFact {
 
 /**
  * What the two manifests say about where the numbers were made: the backend
- * the job reported (with SIMD, threads, tfjs version), rlgrid's version and
+ * the job reported (with SIMD, threads, tfjs version), the base model's
+ * content hash, rlgrid's version and
  * code (commit and uncommitted diff), Node, OS and architecture, CPU model.
  */
 export function environmentFacts(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined): EnvFact[] {
@@ -47,11 +48,15 @@ export function environmentFacts(a: Record<string, unknown> | undefined, b: Reco
   const code = (m: Record<string, unknown> | undefined) => (m?.code ?? {}) as Record<string, unknown>;
   // "linux-x64 6.8.0-...": the kernel release does not change what V8 and tfjs compute
   const platform = (m: Record<string, unknown> | undefined) => (typeof m?.platform === 'string' ? m.platform.split(' ')[0] : m?.platform);
+  // Facts an older rlgrid did not record (the base model's hash) are compared
+  // only when the original has them.
+  const optional = new Set(['base model']);
   const pick: [string, (m: Record<string, unknown> | undefined) => unknown][] = [
     ['backend', (m) => env(m).backend],
     ['simd', (m) => env(m).simd],
     ['threads', (m) => env(m).threads],
     ['tfjs', (m) => env(m).tfjsVersion],
+    ['base model', (m) => env(m).model_sha256],
     ['rlgrid', (m) => m?.rlgrid_version],
     ['commit', (m) => code(m).commit],
     ['uncommitted diff', (m) => code(m).diff_hash],
@@ -59,7 +64,9 @@ export function environmentFacts(a: Record<string, unknown> | undefined, b: Reco
     ['platform', platform],
     ['cpu', (m) => m?.cpu_model],
   ];
-  return pick.map(([key, get]) => ({ key, original: get(a) ?? null, reproduction: get(b) ?? null }));
+  return pick
+    .filter(([key, get]) => !optional.has(key) || get(a) != null)
+    .map(([key, get]) => ({ key, original: get(a) ?? null, reproduction: get(b) ?? null }));
 }
 
 const same = (f: EnvFact): boolean => JSON.stringify(f.original) === JSON.stringify(f.reproduction);

@@ -52,6 +52,9 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
   ctx.recordEnvironment({ ...(await initBackend(cfg.runtime.backend, cfg.runtime.threads)) });
   const world = getTaskWorld(cfg.task);
   const base = loadModel(path.resolve(ctx.projectRoot, cfg.model));
+  // The config names the base model by path; its content is recorded so that a
+  // retrained model shows up in `rlgrid reproduce` (and `diff`) as a difference.
+  ctx.recordEnvironment({ model_sha256: base.hash });
 
   // Training subset (SPEC 11) and the fixed probe prompts (the same for every job).
   const selection = await selectTrainingSubset(base, world, cfg, ctx.cacheDir);

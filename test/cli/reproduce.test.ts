@@ -9,6 +9,7 @@ import { initBackend } from '../../src/grpo/backend.ts';
 import { createModel, disposeModel } from '../../src/grpo/model.ts';
 import { saveModel } from '../../src/grpo/state.ts';
 import { getTaskWorld } from '../../src/tasks/index.ts';
+import { environmentFacts } from '../../src/cli/reproduce.ts';
 import type { Plan } from '../../src/grid/types.ts';
 import { readJsonl } from '../../src/runs/files.ts';
 import { freezePlan, jobDir, openStore } from '../../src/runs/store.ts';
@@ -146,6 +147,15 @@ describe('rlgrid reproduce', function () {
         fs.writeFileSync(file, t.text);
       }
     });
+  });
+
+  it('environment facts: a retrained base model is a difference; a run that did not record its model is not compared on it', () => {
+    const m = (sha?: string) => ({ node_version: 'v20', environment: { backend: 'wasm', ...(sha ? { model_sha256: sha } : {}) } });
+    const model = (a: Record<string, unknown>, b: Record<string, unknown>) => environmentFacts(a, b).find((f) => f.key === 'base model');
+    assert.deepEqual(model(m('aa'), m('bb')), { key: 'base model', original: 'aa', reproduction: 'bb' });
+    assert.deepEqual(model(m('aa'), m('aa')), { key: 'base model', original: 'aa', reproduction: 'aa' });
+    assert.equal(model(m(), m('bb')), undefined);
+    assert.deepEqual(environmentFacts(m(), m('bb')).map((f) => f.key), environmentFacts(m('aa'), m('bb')).map((f) => f.key).filter((k) => k !== 'base model'));
   });
 
   describe('standards and input (test job runner)', () => {

@@ -39,7 +39,7 @@ function deepAssign(a: Record<string, Json>, b: Json): Json {
   return out;
 }
 
-async function runIn(dir: string, config: JobConfig, stopAfterEvalAt?: number): Promise<'done' | 'interrupted'> {
+async function runIn(dir: string, config: JobConfig, stopAfterEvalAt?: number, env: Record<string, unknown> = {}): Promise<'done' | 'interrupted'> {
   fs.mkdirSync(dir, { recursive: true });
   let stop = false;
   return train({
@@ -51,7 +51,7 @@ async function runIn(dir: string, config: JobConfig, stopAfterEvalAt?: number): 
       if (stopAfterEvalAt !== undefined && m.startsWith(`step ${stopAfterEvalAt}/`)) stop = true;
     },
     shouldStop: () => stop,
-    recordEnvironment: () => {},
+    recordEnvironment: (e) => Object.assign(env, e),
   });
 }
 
@@ -74,7 +74,11 @@ describe('grpo/trainer', function () {
 
   it('writes metrics per step, evaluations at 0 / every / last, result.json and checkpoints', async () => {
     const dir = path.join(tmp, 'a');
-    assert.equal(await runIn(dir, tinyConfig({ train: { steps: 5 } })), 'done');
+    const env: Record<string, unknown> = {};
+    assert.equal(await runIn(dir, tinyConfig({ train: { steps: 5 } }), undefined, env), 'done');
+    // the base model's content, as its checkpoint states it (the config names it by path only)
+    assert.equal(env.model_sha256, JSON.parse(fs.readFileSync(path.join(modelDir, 'checkpoint.json'), 'utf8')).sha256);
+    assert.equal(env.backend, 'wasm');
     const metrics = metricsOf(dir);
     assert.deepEqual(metrics.map((r) => r.step), [1, 2, 3, 4, 5]);
     for (const key of ['actor/entropy', 'actor/pg_clipfrac', 'actor/pg_clipfrac_lower', 'actor/ppo_kl', 'actor/pg_loss', 'actor/grad_norm', 'critic/score/mean', 'response_length/mean', 'actor/lr', 'data/epoch'])
