@@ -112,6 +112,9 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);
   };
+  // Tests hold start-up here (lock taken, manifest not yet "running") to signal into it.
+  const hold = Number(process.env.RLGRID_TEST_HOLD_START_MS ?? 0);
+  if (hold > 0) await new Promise((r) => setTimeout(r, hold));
 
   let m: Manifest;
   try {

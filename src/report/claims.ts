@@ -50,7 +50,7 @@ export interface ClaimResult {
   kind: 'greater' | 'less' | 'within' | 'correlation' | 'below' | 'above' | 'increasing' | 'decreasing';
   gated: boolean;
   verdict: Verdict;
-  /** the judged quantity: difference of means, mean, or mean rho */
+  /** the judged quantity: difference of means, mean, mean rho, mean paired difference, or the deciding step of an order */
   estimate: number | null;
   lo: number | null;
   hi: number | null;
@@ -140,6 +140,9 @@ function judge(plan: Plan, records: JobRecord[], c: Claim): ClaimResult {
   const problems = selectors.flatMap((s) => selectorProblems(plan, s));
   if (problems.length) return { ...base, evidence: problems.join('; ') };
   const scope = records.filter((r) => selectors.some((s) => matchesSelector(r.labels, s)));
+  // every label exists, but the combination may not (an excluded one): no run can ever fill it
+  const empty = selectors.filter((s) => !records.some((r) => matchesSelector(r.labels, s)));
+  if (empty.length) return { ...base, evidence: empty.map((s) => `no planned job matches ${formatSelector(s)}`).join('; ') };
 
   let m: ResolvedMetric;
   let m2: ResolvedMetric | null = null;
@@ -221,7 +224,11 @@ function judge(plan: Plan, records: JobRecord[], c: Claim): ClaimResult {
     const holds = (w: { lo: number; hi: number }) => (up ? w.lo > margin : w.hi < -margin);
     const against = (w: { lo: number; hi: number }) => (up ? w.hi < 0 : w.lo > 0);
     const verdict: Verdict = steps.every(holds) ? 'holds' : steps.some(against) ? 'contradicted' : 'not shown';
-    const weakest = steps.reduce((a, b) => (up ? (b.lo < a.lo ? b : a) : b.hi > a.hi ? b : a));
+    // the step that decides: the weakest one, or when contradicted the most contradicting one
+    const weakest =
+      verdict === 'contradicted'
+        ? steps.reduce((a, b) => (up ? (b.hi < a.hi ? b : a) : b.lo > a.lo ? b : a))
+        : steps.reduce((a, b) => (up ? (b.lo < a.lo ? b : a) : b.hi > a.hi ? b : a));
     const evidence =
       steps.map((w, i) => `${formatSelector(groups[i + 1].selector)} - ${formatSelector(groups[i].selector)} ${signed(w.diff)} [${num(w.lo)}, ${num(w.hi)}]`).join('; ') +
       ` (95% Welch${margin ? `, margin ${num(margin)}` : ''}): ${groups.map(groupText).join(', ')}`;

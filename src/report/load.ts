@@ -77,15 +77,14 @@ export function loadGridRecords(
     labelOrder = labelOrderOf(g);
     plan = gridPlan(store, g.name);
     if (plan.grid.hash !== g.hash) {
-      // Claims and the table are read from the file as it is now when its jobs
-      // are the ones that ran (editing a claim needs no re-run); otherwise the
-      // frozen plan is shown whole.
+      // Claims, table and labels are read from the file as it is now when its
+      // jobs are the ones that ran (editing a claim needs no re-run); otherwise
+      // the frozen plan is shown whole
+      // (labels too: a renamed label keeps its job's id).
       const now = expandGrid(g);
       const sameJobs = now.jobs.length === plan.jobs.length && now.jobs.every((j, i) => j.id === plan.jobs[i].id);
-      if (sameJobs) {
-        const { table: _t, ...rest } = plan;
-        plan = { ...rest, claims: now.claims, ...(now.table ? { table: now.table } : {}) };
-      } else warnings.push(`${grid} changed since its plan was frozen; showing what ran (${planFile(store, g.name)})`);
+      if (sameJobs) plan = now;
+      else warnings.push(`${grid} changed since its plan was frozen; showing what ran (${planFile(store, g.name)})`);
     }
   } else if (grid.endsWith('plan.json') && fs.existsSync(grid)) {
     plan = readPlanFile(grid);

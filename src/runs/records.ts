@@ -47,7 +47,7 @@ export interface EvalPick {
   step: number;
   benchmarks: Record<string, Scores & { domain: 'id' | 'ood' }>;
   average_id: Scores;
-  /** NaN scores when the task has no OOD benchmark (null in older runs) */
+  /** the mean over no benchmarks is NaN, which JSON writes as null: null scores when the task has no OOD benchmark */
   average_ood: Scores | null;
 }
 
@@ -97,6 +97,6 @@ export type StoredEvalRow = Loose<Omit<EvalRow, 'benchmarks' | 'probe_entropy'>,
 
 export type StoredResult = Loose<Omit<Result, 'status' | 'final' | 'base'>, 'steps' | 'best_step' | 'selected'> & {
   status: string;
-  final: Partial<Result['final']> & Pick<Result['final'], 'probe_entropy' | 'probe_entropy_last3'> & { entropy_ema: number } & Open;
+  final: Partial<Result['final']> & Pick<Result['final'], 'probe_entropy' | 'probe_entropy_last3' | 'entropy_ema'> & Open;
   base?: Partial<Result['base']> & Open;
 } & Open;

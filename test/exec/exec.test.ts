@@ -51,13 +51,15 @@ describe('rlgrid exec', function () {
     assert.match(m.history[0].reason!, /runner died/);
   });
 
-  it('SIGTERM in start-up, as soon as the manifest says running: interrupted at the first step boundary, never "runner died"', async () => {
+  it('SIGTERM in start-up, once the job lock is taken and before the manifest says running: interrupted at the first step boundary', async () => {
     const store = openStore(path.join(root, 'runs'));
     const plan = seedPlan('g-start', [3], 60);
     freezePlan(store, plan);
     const dir = jobDir(store, plan.jobs[0].id);
-    const child = startCli(['exec', dir], testEnv({ ...VALIDATE, RLGRID_TEST_STEP_MS: '25' }));
-    for (let i = 0; i < 400 && readManifest(dir)?.status !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
+    // the worker holds start-up for 1.5 s after taking the lock
+    const child = startCli(['exec', dir], testEnv({ ...VALIDATE, RLGRID_TEST_STEP_MS: '25', RLGRID_TEST_HOLD_START_MS: '1500' }));
+    for (let i = 0; i < 1000 && !fs.existsSync(jobLockFile(dir)); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(readManifest(dir)?.status, 'pending');
     child.kill('SIGTERM');
     const r = await waitCli(child);
     assert.equal(r.code, 130, r.stderr);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import type { Claim } from '../../src/grid/types.ts';
 import { checkClaims, claimsSummary, failedClaims, renderClaimsTerm, type ClaimResult } from '../../src/report/claims.ts';
 import { loadGridRecords } from '../../src/report/load.ts';
-import { methodsFixture, tmpDir } from './fixture.ts';
+import { methodsFixture, tmpDir, writeFixture } from './fixture.ts';
 
 const CH = { method: 'Clip-Higher' };
 const GRPO = { method: 'GRPO' };
@@ -223,9 +223,41 @@ describe('report/claims: paired (below / above) and ordered (increasing / decrea
     assert.equal(r.estimate!.toFixed(6), '0.058500');
     assert.ok(r.lo! < 0.06 - 0.0068008 && r.lo! > 0, `weakest step's lower bound ${r.lo}`);
     assert.match(r.evidence, /^method=Clip-Higher - method=GRPO \+0\.06 \[0\.0532, 0\.0668\]; method=Clip-Free - method=Clip-Higher \+0\.0585 \[/);
-    assert.equal(byName('entropy falls GRPO > Clip-Higher > Clip-Free').verdict, 'contradicted');
+    // contradicted: the estimate is the most contradicting step (the larger lower bound for decreasing)
+    const falls = byName('entropy falls GRPO > Clip-Higher > Clip-Free');
+    assert.deepEqual([falls.verdict, falls.estimate!.toFixed(6), falls.lo!.toFixed(6)], ['contradicted', '0.060000', '0.053199']);
     assert.equal(byName('rises by more than 0.06 per step').verdict, 'not shown');
     assert.equal(byName('ordered, a group never ran').verdict, 'not shown');
     assert.match(byName('ordered, a group never ran').evidence, /^needs at least 2 finished jobs per group: .*method=Entropy-Adv — \(n=0; missing 3\)/);
+  });
+});
+
+describe('report/claims: a selector whose labels exist but whose combination was never planned', function () {
+  it('is invalid (no run can fill it), not "not shown"', function () {
+    const runs = tmpDir();
+    try {
+      const job = (method: string, seed: number, mi: number) => ({
+        labels: { method, seed: String(seed) },
+        patch: { seed, ...(mi ? { train: { clip: { low: 0.2, high: 0.28 } } } : {}) },
+        outcome: 'done' as const,
+        mi,
+        seed,
+      });
+      // Clip-Higher seed 2 is not planned (as if excluded)
+      const jobs = [job('GRPO', 1, 0), job('GRPO', 2, 0), job('Clip-Higher', 1, 1)];
+      const claims: Claim[] = [
+        { name: 'order through a hole', metric: 'actor/entropy@last', expect: { increasing: [GRPO, { method: 'Clip-Higher', seed: 2 }] } },
+        { name: 'paired on a hole', metric: 'probe_entropy@last', expect: { below: 'probe_entropy@first', of: { method: 'Clip-Higher', seed: 2 } } },
+      ];
+      writeFixture(runs, 'holes', ['method', 'seed'], jobs, { claims });
+      const { plan, records } = loadGridRecords('holes', runs);
+      const results = checkClaims(plan, records);
+      assert.deepEqual(results.map((r) => [r.verdict, r.evidence]), [
+        ['invalid', 'no planned job matches method=Clip-Higher,seed=2'],
+        ['invalid', 'no planned job matches method=Clip-Higher,seed=2'],
+      ]);
+    } finally {
+      fs.rmSync(runs, { recursive: true, force: true });
+    }
   });
 });

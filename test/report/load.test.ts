@@ -69,15 +69,20 @@ describe('report/load: a grid file, planned, run and read back', function () {
     }
   });
 
-  it('a grid file whose claims or table changed but whose jobs did not: the claims and table of the file are judged, without a warning', function () {
-    const claim = 'claims:\n  - {name: CH above, metric: entropy_ema, expect: {greater: {method: Clip-Higher}, than: {method: GRPO}}}\n';
-    fs.writeFileSync(file, GRID.replace('table: {layout: table2, rows: method}\n', `table: {rows: method, columns: [entropy_ema]}\n${claim}`));
+  it('a grid file whose claims, table or labels changed but whose jobs did not: the file is judged as it is now, without a warning', function () {
+    // Clip-Higher renamed CH: the same configs, so the same job ids
+    const claim = 'claims:\n  - {name: CH above, metric: entropy_ema, expect: {greater: {method: CH}, than: {method: GRPO}}}\n';
+    const edited = GRID.replace('Clip-Higher:', 'CH:').replace('table: {layout: table2, rows: method}\n', `table: {rows: method, columns: [entropy_ema]}\n${claim}`);
+    fs.writeFileSync(file, edited);
     try {
       const g = loadGridRecords(file, runs);
       assert.deepEqual(g.warnings, []);
       assert.deepEqual(g.plan.claims.map((c) => c.name), ['CH above']);
       assert.deepEqual(g.plan.table, { rows: 'method', columns: ['entropy_ema'] });
-      assert.deepEqual(g.plan.jobs, loadGridRecords('two', runs).plan.jobs);
+      const frozen = loadGridRecords('two', runs).plan.jobs;
+      assert.deepEqual(g.plan.jobs.map((j) => j.id), frozen.map((j) => j.id));
+      assert.deepEqual(g.plan.jobs.map((j) => j.labels.method), ['GRPO', 'GRPO', 'CH', 'CH']);
+      assert.deepEqual(g.records.map((r) => `${r.labels.method}/${r.labels.seed}:${r.status}`), ['GRPO/1:done', 'GRPO/2:done', 'CH/1:done', 'CH/2:pending']);
       assert.deepEqual(loadGridRecords('two', runs).plan.claims, []); // the frozen plan itself is untouched
     } finally {
       fs.writeFileSync(file, GRID);
