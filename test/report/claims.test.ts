@@ -29,20 +29,25 @@ const CLAIMS: Claim[] = [
   { name: 'unknown label', metric: 'entropy_ema', expect: { less: { method: 'PPO' }, than: CH } },
 ];
 
-describe('report/claims', function () {
+/** The methods fixture with these claims, judged once for a describe block; byName looks a result up. */
+function judgedMethods(claims: Claim[]): { results: () => ClaimResult[]; byName: (n: string) => ClaimResult } {
   let runs: string;
-  let results: ClaimResult[];
-  const byName = (n: string) => results.find((r) => r.name === n)!;
-
+  let results: ClaimResult[] = [];
   before(function () {
     runs = tmpDir();
-    methodsFixture(runs, { claims: CLAIMS });
+    methodsFixture(runs, { claims });
     const { plan, records } = loadGridRecords('methods', runs);
     results = checkClaims(plan, records);
   });
   after(function () {
     fs.rmSync(runs, { recursive: true, force: true });
   });
+  return { results: () => results, byName: (n) => results.find((r) => r.name === n)! };
+}
+
+describe('report/claims', function () {
+  const judged = judgedMethods(CLAIMS);
+  const byName = judged.byName;
 
   it('greater: holds when the whole Welch interval is above zero', function () {
     // 0.678 - 0.621 = 0.057; var 9e-6 per side, se = 0.0024495, df = 4, t = 2.7764 -> ± 0.0068008
@@ -121,7 +126,7 @@ describe('report/claims', function () {
   });
 
   it('only gated claims that do not hold fail; gate: false is reported but never fails', function () {
-    const failed = failedClaims(results).map((r) => r.name);
+    const failed = failedClaims(judged.results()).map((r) => r.name);
     assert.ok(!failed.includes('GRPO is better out of domain'));
     assert.deepEqual(failed, [
       'GRPO keeps entropy above Clip-Higher',
@@ -136,12 +141,12 @@ describe('report/claims', function () {
       'typo in axis',
       'unknown label',
     ]);
-    assert.equal(claimsSummary(results), '16 claims: 4 hold, 2 contradicted, 7 not shown, 3 invalid; 11 gated claims failed');
+    assert.equal(claimsSummary(judged.results()), '16 claims: 4 hold, 2 contradicted, 7 not shown, 3 invalid; 11 gated claims failed');
   });
 
   it('the terminal table', function () {
     assert.equal(
-      renderClaimsTerm(results.slice(0, 3)),
+      renderClaimsTerm(judged.results().slice(0, 3)),
       [
         '┌───┬──────────────────────────────────────┬───────────────────────────────┬──────────────┬───────┬───────────────────────────┐',
         '│ # │ claim                                │ metric                        │ verdict      │ gated │ estimate [95% CI]         │',
@@ -177,19 +182,7 @@ describe('report/claims: paired (below / above) and ordered (increasing / decrea
     { name: 'rises by more than 0.06 per step', metric: 'actor/entropy@last', expect: { increasing: [GRPO, CH], margin: 0.06 } },
     { name: 'ordered, a group never ran', metric: 'actor/entropy@last', expect: { increasing: [GRPO, { method: 'Entropy-Adv' }] } },
   ];
-  let runs: string;
-  let results: ClaimResult[];
-  const byName = (n: string) => results.find((r) => r.name === n)!;
-
-  before(function () {
-    runs = tmpDir();
-    methodsFixture(runs, { claims: PAIRED_AND_ORDERED });
-    const { plan, records } = loadGridRecords('methods', runs);
-    results = checkClaims(plan, records);
-  });
-  after(function () {
-    fs.rmSync(runs, { recursive: true, force: true });
-  });
+  const { byName } = judgedMethods(PAIRED_AND_ORDERED);
 
   it('below: the per-job difference of two metrics of the same job, with a one-sample t interval', function () {
     // GRPO seed s: probe@30 = 0.59 + 0.002 s, actor/entropy@30 = 0.6 + 0.003 s -> -0.011, -0.012, -0.013
