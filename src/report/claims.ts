@@ -19,7 +19,10 @@
 //   Pairing removes the seed-to-seed spread that a two-group test would carry.
 // - increasing / decreasing over a list of groups: every consecutive step
 //   judged like greater / less. Holds when every step holds, contradicted
-//   when some step is contradicted; the estimate shown is the weakest step.
+//   when some step is contradicted; the estimate shown is the deciding step
+//   (the weakest, or the most contradicting one).
+// A selector whose labels exist but whose combination no planned job has
+// makes the claim invalid: no run could ever fill that group.
 // Every judgement needs at least two finished jobs per group (seeds).
 import Table from 'cli-table3';
 import type { Claim, Plan, Selector } from '../grid/types.ts';
