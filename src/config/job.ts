@@ -34,7 +34,8 @@ export type EntropyRegConfig =
 export type TokenWeightsConfig =
   | { schedule: 'fixed'; positive: number; negative: number }
   | { schedule: 'stage-based' }
-  | { schedule: 'epoch-wise' }
+  /** epochs: split the run's steps into this many equal parts as if they were epochs (null: the data's epochs) */
+  | { schedule: 'epoch-wise'; epochs?: number | null }
   | { schedule: 'entropy-guided'; target: number; delta: number; initial: number }
   | { schedule: 'rand-pos-clip'; fraction: number };
 
@@ -162,7 +163,7 @@ export const METHOD_DEFAULTS: Record<string, { key: string; modes: Record<string
     modes: {
       fixed: { positive: 1, negative: 1 },
       'stage-based': {},
-      'epoch-wise': {},
+      'epoch-wise': { epochs: null },
       'entropy-guided': { target: 0.2, delta: 0.05, initial: 0 },
       // Rand-Pos-Clip's fraction defaults to Clip-Cov's ratio so the two are comparable.
       'rand-pos-clip': { fraction: 2e-4 },

@@ -56,6 +56,16 @@ export function epochWiseLambda(epoch: number, totalEpochs: number): number {
   return (e - 1) / (totalEpochs - 1);
 }
 
+/**
+ * The epoch a step falls in when a run of T steps counts as E epochs (a run
+ * shorter than one pass over its data, where the data's epochs would keep
+ * the epoch-wise schedule at 0): e = floor((s - 1) E / T) + 1.
+ */
+export function stepEpoch(step: number, totalSteps: number, epochs: number): number {
+  const s = Math.min(Math.max(step, 1), totalSteps);
+  return Math.floor(((s - 1) * epochs) / totalSteps) + 1;
+}
+
 /** Entropy-guided: after a step, lambda += delta if entropy >= target else -= delta; clip to [0, 1]. */
 export function entropyGuidedNext(cfg: EntropyGuidedConfig, state: TokenWeightState, entropy: number): TokenWeightState {
   const l = entropy >= cfg.target ? state.lambda + cfg.delta : state.lambda - cfg.delta;
@@ -93,6 +103,7 @@ export function positiveWeightInForce(
     case 'stage-based':
       return stageBasedLambda(ctx.step, ctx.totalSteps);
     case 'epoch-wise':
+      if (cfg.epochs != null) return epochWiseLambda(stepEpoch(ctx.step, ctx.totalSteps, cfg.epochs), cfg.epochs);
       return epochWiseLambda(ctx.epoch, ctx.totalEpochs);
     case 'entropy-guided':
       if (!state) throw new Error('entropy-guided token weights need their state');

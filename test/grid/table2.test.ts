@@ -60,7 +60,7 @@ describe('grids/table2.yaml', () => {
     assert.deepEqual(config('A<=0 only').train.token_weights, { schedule: 'fixed', positive: 0, negative: 1 });
     assert.deepEqual(config('Rand-Pos-Clip').train.token_weights, { schedule: 'rand-pos-clip', fraction: 2e-4 });
     assert.deepEqual(config('Pos-Adv-Reweight (Stage-based)').train.token_weights, { schedule: 'stage-based' });
-    assert.deepEqual(config('Pos-Adv-Reweight (Epoch-wise)').train.token_weights, { schedule: 'epoch-wise' });
+    assert.deepEqual(config('Pos-Adv-Reweight (Epoch-wise)').train.token_weights, { schedule: 'epoch-wise', epochs: 3 });
     assert.deepEqual(config('Pos-Adv-Reweight (Entropy-guided)').train.token_weights, { schedule: 'entropy-guided', target: 0.12, delta: 0.05, initial: 0 });
   });
 

@@ -19,6 +19,7 @@ import {
   positiveWeightInForce,
   randPosClipSelection,
   stageBasedLambda,
+  stepEpoch,
   tokenWeights,
   type ScheduleContext,
 } from '../../src/grpo/token_weights.ts';
@@ -86,6 +87,17 @@ describe('grpo/token_weights: Pos-Adv-Reweight schedules (SPEC 8)', () => {
     assertClose([1, 2, 3, 4, 5].map((e) => epochWiseLambda(e, 5)), [0, 0.25, 0.5, 0.75, 1]);
     assertClose([1, 2].map((e) => epochWiseLambda(e, 2)), [0, 1]);
     assert.equal(epochWiseLambda(1, 1), 0);
+  });
+
+  it('epoch-wise with epochs: E: the run\'s steps in E equal parts, as if each were an epoch', () => {
+    // T = 200, E = 3: floor((s - 1) * 3 / 200) + 1 -> steps 1..67 epoch 1, 68..134 epoch 2, 135..200 epoch 3
+    assert.deepEqual([1, 67, 68, 134, 135, 200].map((s) => stepEpoch(s, 200, 3)), [1, 1, 2, 2, 3, 3]);
+    // T = 10, E = 2: steps 1..5 lambda 0, 6..10 lambda 1
+    const cfg = { schedule: 'epoch-wise' as const, epochs: 2 };
+    const at = (step: number): ScheduleContext => ({ step, totalSteps: 10, epoch: 1, totalEpochs: 1 }); // the data's epoch would say 0 throughout
+    assert.deepEqual([1, 5, 6, 10].map((s) => positiveWeightInForce(cfg, null, at(s))), [0, 0, 1, 1]);
+    assert.equal(positiveWeightInForce({ schedule: 'epoch-wise', epochs: null }, null, at(10)), 0);
+    assertClose(weightsOf({ schedule: 'epoch-wise', epochs: 3 }, { step: 5, totalSteps: 10, epoch: 1, totalEpochs: 1 }).w!, [0.5, 1, 1, 0.5, 0.5], 1e-7);
   });
 
   it('entropy-guided: lambda_0 = initial, +delta if entropy >= target else -delta, clipped to [0, 1]', () => {
