@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig } from '../../src/config/job.ts';
-import { initBackend } from '../../src/grpo/backend.ts';
+import { useBackend } from '../helpers/backend.ts';
 import { AdamW, lrAt } from '../../src/grpo/optim.ts';
 
 const BASE: OptimizerConfig = {
@@ -24,14 +24,7 @@ function close(a: ArrayLike<number>, b: readonly number[], tol: number, what: st
 
 for (const backend of ['wasm', 'cpu'] as const) {
   describe(`grpo/optim (${backend})`, () => {
-    let prev = '';
-    before(async () => {
-      prev = tf.getBackend();
-      await initBackend(backend, 1);
-    });
-    after(async () => {
-      if (prev) await tf.setBackend(prev);
-    });
+    useBackend(backend);
 
     it('AdamW: two steps on a tiny parameter match hand-computed values', () => {
       // By hand (float64), PyTorch's AdamW: p <- p (1 - lr wd); m, v moments;
