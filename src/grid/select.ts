@@ -4,7 +4,7 @@
 // value "hard-b" -> "\"hard-b\"").
 import { canonicalJson } from '../util/canonical.ts';
 import type { Json } from '../util/objects.ts';
-import type { Labels, Selector } from './types.ts';
+import type { Labels, Plan, Selector } from './types.ts';
 
 /** The label of a list-axis value. */
 export function valueLabel(v: Json): string {
@@ -30,4 +30,9 @@ export function formatLabels(labels: Labels): string {
   return Object.entries(labels)
     .map(([a, l]) => `${a}=${l}`)
     .join(', ');
+}
+
+/** Every (job id, labels) pair of a plan, the merged duplicates included, in plan order. */
+export function labelledJobs(plan: Plan): { id: string; labels: Labels }[] {
+  return [...plan.jobs.map((j) => ({ id: j.id, labels: j.labels })), ...plan.duplicates];
 }

@@ -1,6 +1,6 @@
 // Picking jobs by their labels, and naming groups of jobs.
 import type { Grid, Labels, Plan, Selector } from '../grid/types.ts';
-import { labelMatches as gridLabelMatches, selectorMatches, valueLabel } from '../grid/select.ts';
+import { labelMatches as gridLabelMatches, labelledJobs, selectorMatches, valueLabel } from '../grid/select.ts';
 import { UserError } from '../util/errors.ts';
 import type { JobRecord } from './types.ts';
 
@@ -68,11 +68,6 @@ export function selectorProblems(plan: Plan, sel: Selector): string[] {
     }
   }
   return problems;
-}
-
-/** Every (job id, labels) pair of a plan, the merged duplicates included, in plan order. */
-export function labelledJobs(plan: Plan): { id: string; labels: Labels }[] {
-  return [...plan.jobs.map((j) => ({ id: j.id, labels: j.labels })), ...plan.duplicates];
 }
 
 /**

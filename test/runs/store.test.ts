@@ -258,4 +258,18 @@ describe('runs/select (--only)', () => {
     assert.throws(() => selectJobs(plan, ['seed']), /expected axis=label/);
     assert.throws(() => selectJobs(plan, ['seed=1', 'method=Clip-Higher']), /no job of grid g matches/);
   });
+
+  it('a merged duplicate label picks the job it merged into', () => {
+    // table2's Clip-Higher resolves to DAPO N=4's config: one job, two label sets
+    const dup = { ...plan, duplicates: [{ id: plan.jobs[2].id, labels: { seed: '3', method: 'DAPO' } }] };
+    assert.deepEqual(selectJobs(dup, ['method=DAPO']).map((j) => j.id), [plan.jobs[2].id]);
+    assert.deepEqual(selectJobs(dup, ['method=DAPO', 'method=GRPO']).map((j) => j.labels.seed), ['1', '3']);
+    assert.throws(() => selectJobs(plan, ['method=DAPO']), /no job has method=DAPO/);
+  });
+
+  it('hints at axis=label when the label itself holds "="', () => {
+    const lr = { ...plan, axes: ['seed', 'lr'], jobs: plan.jobs.map((j) => ({ ...j, labels: { seed: j.labels.seed, lr: 'lr=1e-3' } })) };
+    assert.throws(() => selectJobs(lr, ['lr=1e-3']), /the label "lr=1e-3" is selected with --only "lr=lr=1e-3"/);
+    assert.equal(selectJobs(lr, ['lr=lr=1e-3']).length, 3);
+  });
 });
