@@ -48,9 +48,9 @@ export function environmentFacts(a: Record<string, unknown> | undefined, b: Reco
   const code = (m: Record<string, unknown> | undefined) => (m?.code ?? {}) as Record<string, unknown>;
   // "linux-x64 6.8.0-...": the kernel release does not change what V8 and tfjs compute
   const platform = (m: Record<string, unknown> | undefined) => (typeof m?.platform === 'string' ? m.platform.split(' ')[0] : m?.platform);
-  // Facts an older rlgrid did not record (the base model's hash) are compared
-  // only when the original has them.
-  const optional = new Set(['base model']);
+  // Facts an older rlgrid did not record (the base model's hash, the code
+  // fingerprint) are compared only when the original has them.
+  const optional = new Set(['base model', 'code']);
   const pick: [string, (m: Record<string, unknown> | undefined) => unknown][] = [
     ['backend', (m) => env(m).backend],
     ['simd', (m) => env(m).simd],
@@ -59,6 +59,7 @@ export function environmentFacts(a: Record<string, unknown> | undefined, b: Reco
     ['base model', (m) => env(m).model_sha256],
     ['rlgrid', (m) => m?.rlgrid_version],
     ['commit', (m) => code(m).commit],
+    ['code', (m) => code(m).tree],
     ['uncommitted diff', (m) => code(m).diff_hash],
     ['node', (m) => m?.node_version],
     ['platform', platform],

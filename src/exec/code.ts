@@ -1,6 +1,8 @@
-// Which code runs a job: the project's git commit, whether the working tree
-// is dirty, and a hash of the dirty part (`git diff HEAD` plus untracked
-// source files), so that `status` can tell results made by other code (stale).
+// Which code runs a job: the project's git commit, a fingerprint of the code
+// files at that commit, whether they have uncommitted changes, and a hash of
+// those (`git diff HEAD` plus untracked source files), so that `status` can
+// tell results made by other code (stale). Only the code paths count: a
+// commit that touches docs, grids or tests leaves every job fresh.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,9 +15,11 @@ export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Untracked files under these folders count as code (a new source file changes results). */
 export const CODE_DIRS = ['src', 'bin', 'schema'];
+/** What a job's results depend on besides its config: the code folders and the pinned dependencies. */
+export const CODE_PATHS = [...CODE_DIRS, 'package.json', 'package-lock.json'];
 
 /**
- * Environment override, JSON `{"commit": ..., "dirty": ..., "diff_hash": ...}`:
+ * Environment override, JSON `{"commit": ..., "tree": ..., "dirty": ..., "diff_hash": ...}`:
  * `run` hands its snapshot to the workers it starts (one git call per run, and
  * every job of a run records the same code); tests use it to simulate commits.
  */
@@ -34,14 +38,15 @@ export function gitCodeVersion(root: string = PACKAGE_ROOT): CodeVersion {
     return { ...UNKNOWN_CODE };
   }
   try {
-    const top = git(root, ['rev-parse', '--show-toplevel']).toString().trim();
-    const diff = git(top, ['diff', 'HEAD', '--binary']);
+    // `ls-tree` lists the object id of each code folder and file at HEAD: equal listings, equal code.
+    const tree = createHash('sha256').update(git(root, ['ls-tree', 'HEAD', '--', ...CODE_PATHS])).digest('hex');
+    const diff = git(root, ['diff', 'HEAD', '--binary', '--', ...CODE_PATHS]);
     const untracked = git(root, ['ls-files', '--others', '--exclude-standard', '-z', '--', ...CODE_DIRS])
       .toString()
       .split('\0')
       .filter(Boolean)
       .sort();
-    if (diff.length === 0 && untracked.length === 0) return { commit, dirty: false, diff_hash: null };
+    if (diff.length === 0 && untracked.length === 0) return { commit, tree, dirty: false, diff_hash: null };
     const h = createHash('sha256');
     h.update(diff);
     for (const f of untracked) {
@@ -52,9 +57,9 @@ export function gitCodeVersion(root: string = PACKAGE_ROOT): CodeVersion {
         // vanished between listing and reading
       }
     }
-    return { commit, dirty: true, diff_hash: h.digest('hex') };
+    return { commit, tree, dirty: true, diff_hash: h.digest('hex') };
   } catch {
-    return { commit, dirty: null, diff_hash: null };
+    return { commit, tree: null, dirty: null, diff_hash: null };
   }
 }
 
@@ -64,7 +69,7 @@ function fromEnv(): CodeVersion | null {
   try {
     const v = JSON.parse(raw) as CodeVersion;
     if (typeof v === 'object' && v !== null && 'commit' in v)
-      return { commit: v.commit ?? null, dirty: v.dirty ?? null, diff_hash: v.diff_hash ?? null };
+      return { commit: v.commit ?? null, tree: v.tree ?? null, dirty: v.dirty ?? null, diff_hash: v.diff_hash ?? null };
   } catch {
     // fall through to git
   }

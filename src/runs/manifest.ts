@@ -13,6 +13,13 @@ export const JOB_STATUSES: readonly JobStatus[] = ['pending', 'running', 'done',
 /** The project's code as git sees it; every field null when git (or a repository) is absent. */
 export interface CodeVersion {
   commit: string | null;
+  /**
+   * sha256 of `git ls-tree HEAD` over the code paths (src, bin, schema,
+   * package.json, package-lock.json): equal trees ran equal code whatever
+   * else the commits changed. Absent from manifests written before it was
+   * recorded; staleness then compares commits.
+   */
+  tree?: string | null;
   dirty: boolean | null;
   /** sha256 of `git diff HEAD` + untracked source files; null when clean or unknown */
   diff_hash: string | null;
@@ -95,7 +102,7 @@ export function staticEnvironment(): Pick<Manifest, 'rlgrid_version' | 'node_ver
   };
 }
 
-export const UNKNOWN_CODE: CodeVersion = { commit: null, dirty: null, diff_hash: null };
+export const UNKNOWN_CODE: CodeVersion = { commit: null, tree: null, dirty: null, diff_hash: null };
 
 export function newManifest(id: string, seed: number, now: Date = new Date()): Manifest {
   return {
@@ -182,10 +189,15 @@ export function effectiveStatus(m: Manifest, host: string = os.hostname()): JobS
   return m.status;
 }
 
-/** Is a finished job's code different from the current code? null: cannot tell. */
+/**
+ * Is a finished job's code different from the current code? null: cannot
+ * tell. Compared by the code paths' tree when both sides recorded one (a
+ * docs-only commit changes nothing), else by commit.
+ */
 export function isStale(m: Manifest, current: CodeVersion | null | undefined): boolean | null {
   if (!current || current.commit === null || m.code.commit === null) return null;
-  if (m.code.commit !== current.commit) return true;
+  const trees = m.code.tree != null && current.tree != null;
+  if (trees ? m.code.tree !== current.tree : m.code.commit !== current.commit) return true;
   if ((m.code.dirty ?? false) !== (current.dirty ?? false)) return true;
   return (m.code.diff_hash ?? null) !== (current.diff_hash ?? null);
 }

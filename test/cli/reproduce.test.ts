@@ -158,6 +158,13 @@ describe('rlgrid reproduce', function () {
     assert.deepEqual(environmentFacts(m(), m('bb')).map((f) => f.key), environmentFacts(m('aa'), m('bb')).map((f) => f.key).filter((k) => k !== 'base model'));
   });
 
+  it('environment facts: the code fingerprint is compared when the original recorded one', () => {
+    const m = (tree?: string) => ({ code: { commit: 'c1', dirty: false, diff_hash: null, ...(tree ? { tree } : {}) } });
+    const code = (a: Record<string, unknown>, b: Record<string, unknown>) => environmentFacts(a, b).find((f) => f.key === 'code');
+    assert.deepEqual(code(m('t1'), m('t2')), { key: 'code', original: 't1', reproduction: 't2' });
+    assert.equal(code(m(), m('t2')), undefined);
+  });
+
   describe('standards and input (test job runner)', () => {
     const runs = path.join(tmp, 'test-runs');
     const env = testEnv();

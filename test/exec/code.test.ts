@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gitCodeVersion } from '../../src/exec/code.ts';
+import { isStale, newManifest } from '../../src/runs/manifest.ts';
 import { tmpDir } from './fixtures.ts';
 
 const hasGit = ((): boolean => {
@@ -22,7 +23,7 @@ describe('exec/code (staleness)', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('is all null outside a git repository', () => {
-    assert.deepEqual(gitCodeVersion(dir), { commit: null, dirty: null, diff_hash: null });
+    assert.deepEqual(gitCodeVersion(dir), { commit: null, tree: null, dirty: null, diff_hash: null });
   });
 
   it('records commit, dirty flag and a hash of the diff plus untracked source files', function () {
@@ -36,10 +37,14 @@ describe('exec/code (staleness)', () => {
     git('commit', '-q', '-m', 'one');
     const head = git('rev-parse', 'HEAD').trim();
     const clean = gitCodeVersion(dir);
-    assert.deepEqual(clean, { commit: head, dirty: false, diff_hash: null });
+    assert.equal(clean.commit, head);
+    assert.match(clean.tree!, /^[0-9a-f]{64}$/);
+    assert.deepEqual({ ...clean, tree: 'T' }, { commit: head, tree: 'T', dirty: false, diff_hash: null });
 
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'not code');
     assert.deepEqual(gitCodeVersion(dir), clean, 'an untracked file outside src/ bin/ schema/ is not code');
+    git('add', 'notes.txt');
+    assert.deepEqual(gitCodeVersion(dir), clean, 'nor is a staged change outside the code paths');
 
     fs.writeFileSync(path.join(dir, 'src', 'a.ts'), 'export const a = 2;\n');
     const edited = gitCodeVersion(dir);
@@ -57,6 +62,22 @@ describe('exec/code (staleness)', () => {
     git('commit', '-q', '-m', 'two');
     const next = gitCodeVersion(dir);
     assert.notEqual(next.commit, head);
+    assert.notEqual(next.tree, clean.tree, 'committed source changes change the tree');
     assert.equal(next.dirty, false);
+
+    // A commit that touches only docs: another commit, the same code.
+    fs.writeFileSync(path.join(dir, 'README.md'), '# docs\n');
+    git('add', '.');
+    git('commit', '-q', '-m', 'docs');
+    const docs = gitCodeVersion(dir);
+    assert.notEqual(docs.commit, next.commit);
+    assert.equal(docs.tree, next.tree);
+    const done = { ...newManifest('abcdef123456', 1), status: 'done' as const, code: next };
+    assert.equal(isStale(done, docs), false, 'a docs-only commit leaves a job fresh');
+    fs.writeFileSync(path.join(dir, 'package-lock.json'), '{}\n');
+    git('add', '.');
+    git('commit', '-q', '-m', 'deps');
+    assert.equal(isStale(done, gitCodeVersion(dir)), true, 'a dependency change makes it stale');
+    assert.equal(isStale({ ...done, code: { ...next, tree: undefined } }, docs), true, 'without a recorded tree, commits are compared');
   });
 });
