@@ -83,17 +83,9 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     }
   };
 
-  const lock = tryLock(jobLockFile(dir), { purpose: 'rlgrid exec' });
-  if (!lock.ok) {
-    const h = lock.holder;
-    say(`job ${path.basename(dir)} is being run by ${h ? `pid ${h.pid} on ${h.host} (since ${h.acquired_at})` : 'another process'}`);
-    return EXEC_LOCKED;
-  }
-  const handle = lock.handle;
-  handle.startHeartbeat();
-
-  // Signals are caught from here on, before the manifest says "running": a
-  // SIGTERM at any moment of start-up ends as "interrupted", not "runner died".
+  // Signals are caught from before the lock is taken (until a handler is
+  // installed, SIGTERM kills the process outright): a SIGTERM at any moment
+  // of start-up ends as "interrupted", not "runner died".
   let stopSignal: string | null = null;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (stopSignal) {
@@ -112,6 +104,16 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);
   };
+
+  const lock = tryLock(jobLockFile(dir), { purpose: 'rlgrid exec' });
+  if (!lock.ok) {
+    unhookSignals();
+    const h = lock.holder;
+    say(`job ${path.basename(dir)} is being run by ${h ? `pid ${h.pid} on ${h.host} (since ${h.acquired_at})` : 'another process'}`);
+    return EXEC_LOCKED;
+  }
+  const handle = lock.handle;
+  handle.startHeartbeat();
   // Tests hold start-up here (lock taken, manifest not yet "running") to signal into it.
   const hold = Number(process.env.RLGRID_TEST_HOLD_START_MS ?? 0);
   if (hold > 0) await new Promise((r) => setTimeout(r, hold));

@@ -58,7 +58,9 @@ describe('rlgrid exec', function () {
     const dir = jobDir(store, plan.jobs[0].id);
     // the worker holds start-up for 1.5 s after taking the lock
     const child = startCli(['exec', dir], testEnv({ ...VALIDATE, RLGRID_TEST_STEP_MS: '25', RLGRID_TEST_HOLD_START_MS: '1500' }));
-    for (let i = 0; i < 1000 && !fs.existsSync(jobLockFile(dir)); i++) await new Promise((r) => setTimeout(r, 5));
+    // wait for the lock (start-up takes seconds on a loaded machine); a signal before it would kill the process outright
+    for (let i = 0; i < 12000 && !fs.existsSync(jobLockFile(dir)); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(fs.existsSync(jobLockFile(dir)), 'the worker took the job lock within 60 s');
     assert.equal(readManifest(dir)?.status, 'pending');
     child.kill('SIGTERM');
     const r = await waitCli(child);
