@@ -21,7 +21,7 @@ export interface CodeVersion {
    */
   tree?: string | null;
   dirty: boolean | null;
-  /** sha256 of `git diff HEAD` + untracked source files; null when clean or unknown */
+  /** sha256 of `git diff HEAD` over the code paths + untracked source files; null when clean or unknown */
   diff_hash: string | null;
 }
 
