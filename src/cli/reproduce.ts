@@ -41,7 +41,8 @@ export interface EnvFact {
  * What the two manifests say about where the numbers were made: the backend
  * the job reported (with SIMD, threads, tfjs version), the base model's
  * content hash, rlgrid's version and
- * code (commit and uncommitted diff), Node, OS and architecture, CPU model.
+ * code (fingerprint, or commit where either run lacks one, and uncommitted
+ * diff), Node, OS and architecture, CPU model.
  */
 export function environmentFacts(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined): EnvFact[] {
   const env = (m: Record<string, unknown> | undefined) => (m?.environment ?? {}) as Record<string, unknown>;
@@ -51,6 +52,10 @@ export function environmentFacts(a: Record<string, unknown> | undefined, b: Reco
   // Facts an older rlgrid did not record (the base model's hash, the code
   // fingerprint) are compared only when the original has them.
   const optional = new Set(['base model', 'code']);
+  // With a code fingerprint on both sides the commit says nothing more about
+  // the numbers (a docs-only commit leaves the fingerprint equal), so it is
+  // not compared: equal fingerprints keep the bit-exact standard.
+  const bothTrees = code(a).tree != null && code(b).tree != null;
   const pick: [string, (m: Record<string, unknown> | undefined) => unknown][] = [
     ['backend', (m) => env(m).backend],
     ['simd', (m) => env(m).simd],
@@ -66,7 +71,7 @@ export function environmentFacts(a: Record<string, unknown> | undefined, b: Reco
     ['cpu', (m) => m?.cpu_model],
   ];
   return pick
-    .filter(([key, get]) => !optional.has(key) || get(a) != null)
+    .filter(([key, get]) => (!optional.has(key) || get(a) != null) && !(key === 'commit' && bothTrees))
     .map(([key, get]) => ({ key, original: get(a) ?? null, reproduction: get(b) ?? null }));
 }
 
@@ -139,6 +144,9 @@ async function runAgain(record: JobRecord, scratch: string, n: number, log: (lin
   const steps = config.train.steps;
   const code = await execJob(dir, {
     projectRoot: projectRoot(),
+    // a cache of its own: the reproduction computes everything again (the
+    // base-model evaluation, embeddings, K-means) rather than read the original's
+    cacheDir: path.join(scratch, '.cache'),
     out: log,
     // --steps N: the config stays as it was; the job is stopped at the boundary after step N
     runner: n >= steps ? base : (ctx) => base({ ...ctx, shouldStop: () => ctx.shouldStop() || lastStep(ctx.runDir) >= n }),
@@ -255,7 +263,8 @@ export async function reproduceCommand(run: string, opts: ReproduceOpts): Promis
     lines.push(`job ${orig.id}${labels ? ` (${labels})` : ''}: ${shown(orig.dir)}`);
     if (envDiff.length === 0) {
       const e = Object.fromEntries(env.map((f) => [f.key, f.original]));
-      lines.push(`environment: same (backend ${e.backend}, rlgrid ${e.rlgrid}, commit ${String(e.commit ?? '?').slice(0, 12)}${e['uncommitted diff'] ? ' + uncommitted changes' : ''}, node ${e.node}, ${e.cpu}): bit-exact required`);
+      const code = e.code != null ? `code ${String(e.code).slice(0, 12)}` : `commit ${String(e.commit ?? '?').slice(0, 12)}`;
+      lines.push(`environment: same (backend ${e.backend}, rlgrid ${e.rlgrid}, ${code}${e['uncommitted diff'] ? ' + uncommitted changes' : ''}, node ${e.node}, ${e.cpu}): bit-exact required`);
     } else {
       lines.push(`environment differs: ${envDiff.map((f) => `${f.key} ${JSON.stringify(f.original)} -> ${JSON.stringify(f.reproduction)}`).join('; ')}`);
       lines.push(`  so every number must agree within ${tolerance} (relative), not bit for bit`);

@@ -48,6 +48,9 @@ export interface ExecOptions {
   out?: (line: string) => void;
 }
 
+/** Where jobs share cached work (embeddings, K-means, base-model evaluations); default <project>/.cache. */
+export const CACHE_DIR_ENV = 'RLGRID_CACHE_DIR';
+
 /** RLGRID_JOB_RUNNER=test selects the test-only runner; otherwise the GRPO trainer. */
 export async function loadRunner(): Promise<JobRunner> {
   const which = process.env.RLGRID_JOB_RUNNER ?? 'grpo';
@@ -213,7 +216,8 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     runDir: dir,
     config,
     projectRoot: opts.projectRoot ?? process.cwd(),
-    cacheDir: opts.cacheDir ?? path.join(opts.projectRoot ?? process.cwd(), '.cache'),
+    cacheDir: opts.cacheDir ?? process.env[CACHE_DIR_ENV] ?? path.join(opts.projectRoot ?? process.cwd(), '.cache'),
+    code: m.code,
     log,
     shouldStop: () => stopSignal !== null,
     recordEnvironment: (env) => {

@@ -40,6 +40,7 @@ import { theoryProbes, entropyDelta } from './probes.ts';
 import { evaluate, encodePrompt, probeEntropy, responseEntropy, rewardOf, sampleAll, type EvalRow } from './evaluate.ts';
 import { loadModel, loadTrainState, saveModel, saveTrainState, type TrainState } from './state.ts';
 import { selectTrainingSubset } from './subset.ts';
+import { cachedJson } from '../data/cache.ts';
 import { padBatch } from './batch.ts';
 
 /** Run (or resume) one job in ctx.runDir. */
@@ -49,7 +50,8 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
   const dir = ctx.runDir;
   const files = runFiles(dir);
 
-  ctx.recordEnvironment({ ...(await initBackend(cfg.runtime.backend, cfg.runtime.threads)) });
+  const backend = await initBackend(cfg.runtime.backend, cfg.runtime.threads);
+  ctx.recordEnvironment({ ...backend });
   const world = getTaskWorld(cfg.task);
   const base = loadModel(path.resolve(ctx.projectRoot, cfg.model));
   // The config names the base model by path; its content is recorded so that a
@@ -84,7 +86,7 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
     ctx.log(`resumed from step ${state.step}`);
   } else {
     for (const f of [files.metrics, files.eval]) fs.rmSync(f, { force: true });
-    const base0 = evaluate(model, world, cfg, probe, 0);
+    const { value: base0, shared } = await baseEvaluation(ctx, { modelHash: base.hash, backend }, () => evaluate(model, world, cfg, probe, 0));
     appendJsonl(files.eval, base0);
     const initialEntropy = needsInitialEntropy(t) ? measureInitialEntropy(model, world, cfg) : undefined;
     state = {
@@ -97,7 +99,7 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
       initialEntropy: initialEntropy ?? null,
     };
     saveModel(files.best, model, { step: 0 });
-    ctx.log(`step 0: validation avg@k ${fmt(state.best.score)}, probe entropy ${fmt(base0.probe_entropy)}`);
+    ctx.log(`step 0: validation avg@k ${fmt(state.best.score)}, probe entropy ${fmt(base0.probe_entropy)}${shared ? ' (base model, evaluated by an earlier job: cache)' : ''}`);
   }
   if (state.sampler) sampler = EpochSampler.fromState(subsetIndex, state.sampler);
 
@@ -272,6 +274,42 @@ function measureInitialEntropy(model: Model, world: TaskWorld, cfg: JobConfig): 
   const n = reg?.mode === 'adaptive' ? reg.initial_prompts : 256;
   const prompts = Rng.derived(0, 'initial-entropy-prompts').shuffled(world.train).slice(0, n);
   return probeEntropy(model, world, prompts, cfg, Rng.derived(cfg.seed, 'initial-entropy'), 1).entropy;
+}
+
+/**
+ * The step-0 evaluation of the base model. It depends only on the model, the
+ * task, the eval and rollout settings, the seed, the backend and the code, not
+ * on the training method, so the jobs of a grid that share those (every row of
+ * Table 2 at one seed) compute it once and read it from the cache: it is the
+ * same numbers, JSON round-trips included (eval.jsonl holds the JSON anyway).
+ * Without a known code version nothing is shared.
+ */
+async function baseEvaluation(
+  ctx: JobContext,
+  env: { modelHash: string; backend: unknown },
+  compute: () => EvalRow,
+): Promise<{ value: EvalRow; shared: boolean }> {
+  const code = ctx.code;
+  if (!code?.commit) return { value: compute(), shared: false };
+  const cfg = ctx.config;
+  const parts = {
+    kind: 'base-eval',
+    ...env,
+    code: { commit: code.tree ? null : code.commit, tree: code.tree ?? null, diff_hash: code.diff_hash },
+    node: process.version,
+    arch: process.arch,
+    task: cfg.task,
+    eval: cfg.eval,
+    rollout: cfg.rollout,
+    seed: cfg.seed,
+  };
+  const r = await cachedJson(ctx.cacheDir, parts, compute, isBaseEval);
+  return { value: r.value, shared: r.hit };
+}
+
+function isBaseEval(v: unknown): v is EvalRow {
+  const o = v as EvalRow | null;
+  return o !== null && typeof o === 'object' && o.step === 0 && typeof o.benchmarks === 'object' && o.benchmarks !== null && Object.keys(o.benchmarks).length > 0;
 }
 
 interface MiniBatch {

@@ -1,6 +1,7 @@
 // The one interface between the executor and whatever a job runs (the GRPO
 // trainer, or a test-only job): a resolved config plus a run directory.
 import type { JobConfig } from '../config/job.ts';
+import type { CodeVersion } from './manifest.ts';
 
 export interface JobContext {
   /** absolute path of the job's run directory (config.json is already there) */
@@ -8,8 +9,14 @@ export interface JobContext {
   config: JobConfig;
   /** where relative paths in the config (models/...) resolve */
   projectRoot: string;
-  /** a cache shared by jobs (embeddings, clusterings), content-addressed */
+  /** a cache shared by jobs (embeddings, clusterings, base-model evaluations), content-addressed */
   cacheDir: string;
+  /**
+   * Which code runs the job (manifest.code). What the job's own code computes
+   * is shared through cacheDir only under this key (the base-model evaluation);
+   * absent, or without a commit, nothing of the kind is shared.
+   */
+  code?: CodeVersion;
   /** a line for log.txt / the console */
   log: (msg: string) => void;
   /** polled between steps: true once SIGINT/SIGTERM asked the job to stop */

@@ -165,6 +165,17 @@ describe('rlgrid reproduce', function () {
     assert.equal(code(m(), m('t2')), undefined);
   });
 
+  it('environment facts: with fingerprints on both sides a different commit is not a difference (a docs-only commit keeps bit-exactness)', () => {
+    const m = (commit: string, tree?: string) => ({ code: { commit, dirty: false, diff_hash: null, ...(tree ? { tree } : {}) } });
+    const differing = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+      environmentFacts(a, b).filter((f) => JSON.stringify(f.original) !== JSON.stringify(f.reproduction)).map((f) => f.key);
+    assert.deepEqual(differing(m('c1', 't1'), m('c2', 't1')), []);
+    assert.deepEqual(differing(m('c1', 't1'), m('c2', 't2')), ['code']);
+    // without a fingerprint on either side the commit decides
+    assert.deepEqual(differing(m('c1'), m('c2', 't1')), ['commit']);
+    assert.deepEqual(differing(m('c1', 't1'), m('c2')), ['commit', 'code']);
+  });
+
   describe('standards and input (test job runner)', () => {
     const runs = path.join(tmp, 'test-runs');
     const env = testEnv();

@@ -54,6 +54,17 @@ export interface CliResult {
   stderr: string;
 }
 
+let cacheDir: string | undefined;
+/** One cache directory per test process, removed when it exits. */
+function testCacheDir(): string {
+  if (!cacheDir) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlgrid-test-cache-'));
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    cacheDir = dir;
+  }
+  return cacheDir;
+}
+
 /**
  * The environment of the CLI under test: the test runner, a fixed code version.
  * Add VALIDATE to check every manifest write against the schema (costs each
@@ -66,6 +77,8 @@ export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.
     RLGRID_JOB_RUNNER: 'test',
     RLGRID_TEST_STEP_MS: '2',
     RLGRID_CODE_VERSION: CODE_A,
+    // CODE_A stays the same while the code changes: nothing cached under it may outlive this test process
+    RLGRID_CACHE_DIR: testCacheDir(),
     NO_COLOR: '1',
   };
   delete env.RLGRID_RUNS_DIR;

@@ -117,6 +117,39 @@ describe('grpo/trainer', function () {
     assert.deepEqual(readJsonl(path.join(cut, 'eval.jsonl')), readJsonl(path.join(full, 'eval.jsonl')));
   });
 
+  it('shares the base-model evaluation between jobs that differ only in training: same numbers, computed once per seed, eval settings and code', async () => {
+    const cache = path.join(tmp, 'eval-cache');
+    const code = { commit: 'c1'.repeat(20), tree: 'f'.repeat(64), dirty: false, diff_hash: null };
+    const shared: string[] = [];
+    const run = async (name: string, config: JobConfig, c: typeof code = code) => {
+      const dir = path.join(tmp, `share-${name}`);
+      fs.mkdirSync(dir, { recursive: true });
+      const log = (m: string) => {
+        if (m.startsWith('step 0:') && m.includes('cache')) shared.push(name);
+      };
+      await train({ runDir: dir, config, projectRoot: process.cwd(), cacheDir: cache, code: c, log, shouldStop: () => false, recordEnvironment: () => {} });
+      return dir;
+    };
+    const grpo = tinyConfig({ train: { steps: 2, updates_per_batch: 1 } });
+    const other = tinyConfig({ train: { steps: 2, token_weights: { schedule: 'fixed', positive: 0, negative: 1 } } });
+    await run('grpo', grpo);
+    const b = await run('other', other);
+    // the same job with nothing shared (no code version)
+    const alone = path.join(tmp, 'share-alone');
+    await runIn(alone, other);
+    assert.deepEqual(shared, ['other']);
+    assert.deepEqual(readJsonl(path.join(b, 'eval.jsonl')), readJsonl(path.join(alone, 'eval.jsonl')));
+    assert.deepEqual(metricsOf(b), metricsOf(alone));
+    // a commit that left the code fingerprint alone still shares; another seed, other eval settings or other code do not
+    await run('docs-commit', other, { ...code, commit: 'd2'.repeat(20) });
+    await run('seed', tinyConfig({ seed: 2, train: { steps: 2 } }));
+    await run('eval', tinyConfig({ train: { steps: 2 }, eval: { samples: 2 } }));
+    await run('code', other, { ...code, tree: 'e'.repeat(64) });
+    await run('dirty', other, { ...code, dirty: true, diff_hash: 'a'.repeat(64) } as unknown as typeof code);
+    assert.deepEqual(shared, ['other', 'docs-commit']);
+    assert.equal(fs.readdirSync(cache).filter((f) => f.endsWith('.json')).length, 5);
+  });
+
   it('leaks no tensors across a job', async () => {
     const before = tf.memory().numTensors;
     await runIn(path.join(tmp, 'leak'), tinyConfig({ train: { steps: 2 } }));
