@@ -1,6 +1,7 @@
 // The trainer end to end on a tiny random model (fast): run directory
-// contents, the N = 1 ratio identity, bit-exact resume, and bit-identical
-// metrics in two separate processes.
+// contents, the N = 1 ratio identity, bit-exact resume, the base-model
+// evaluation shared through the cache, and bit-identical metrics in two
+// separate processes.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +16,7 @@ import { train } from '../../src/grpo/trainer.ts';
 import { getTaskWorld } from '../../src/tasks/index.ts';
 import { readJsonl } from '../../src/runs/files.ts';
 import type { Json } from '../../src/util/objects.ts';
+import type { CodeVersion } from '../../src/runs/manifest.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rlgrid-trainer-'));
 const modelDir = path.join(tmp, 'tiny-model');
@@ -119,9 +121,9 @@ describe('grpo/trainer', function () {
 
   it('shares the base-model evaluation between jobs that differ only in training: same numbers, computed once per seed, eval settings and code', async () => {
     const cache = path.join(tmp, 'eval-cache');
-    const code = { commit: 'c1'.repeat(20), tree: 'f'.repeat(64), dirty: false, diff_hash: null };
+    const code: CodeVersion = { commit: 'c1'.repeat(20), tree: 'f'.repeat(64), dirty: false, diff_hash: null };
     const shared: string[] = [];
-    const run = async (name: string, config: JobConfig, c: typeof code = code) => {
+    const run = async (name: string, config: JobConfig, c: CodeVersion = code) => {
       const dir = path.join(tmp, `share-${name}`);
       fs.mkdirSync(dir, { recursive: true });
       const log = (m: string) => {
@@ -145,7 +147,7 @@ describe('grpo/trainer', function () {
     await run('seed', tinyConfig({ seed: 2, train: { steps: 2 } }));
     await run('eval', tinyConfig({ train: { steps: 2 }, eval: { samples: 2 } }));
     await run('code', other, { ...code, tree: 'e'.repeat(64) });
-    await run('dirty', other, { ...code, dirty: true, diff_hash: 'a'.repeat(64) } as unknown as typeof code);
+    await run('dirty', other, { ...code, dirty: true, diff_hash: 'a'.repeat(64) });
     assert.deepEqual(shared, ['other', 'docs-commit']);
     assert.equal(fs.readdirSync(cache).filter((f) => f.endsWith('.json')).length, 5);
   });
