@@ -103,12 +103,13 @@ export function curveSpec(data: CurveData, opts: SpecOptions = {}): TopLevelSpec
     field: 'group',
     type: 'nominal' as const,
     title: legend,
-    scale: { domain: data.groups },
+    // vega's default palette has 10 colours: more lines would share them
+    scale: data.groups.length > 10 ? { domain: data.groups, scheme: 'tableau20' } : { domain: data.groups },
     sort: data.groups,
   };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: opts.title ?? data.metric.name, subtitle: curveSubtitle(data) },
+    title: { text: opts.title ?? data.metric.name, subtitle: wrapAtCommas(curveSubtitle(data), SUBTITLE_CHARS) },
     width: opts.width ?? 480,
     height: opts.height ?? 280,
     background: 'white',
@@ -134,9 +135,29 @@ export function curveSpec(data: CurveData, opts: SpecOptions = {}): TopLevelSpec
   } as TopLevelSpec;
 }
 
-/** "mean ± std over jobs; jobs: GRPO 3, Clip-Higher 2" */
+/** "mean ± std over jobs; jobs: GRPO 3, Clip-Higher 2", or "...; 3 jobs per line" when every line has as many */
 export function curveSubtitle(data: CurveData): string {
+  const counts = data.groups.map((g) => data.jobs[g]);
+  if (counts.length > 1 && counts.every((c) => c === counts[0])) return `mean ± std over jobs; ${counts[0]} jobs per line`;
   return `mean ± std over jobs; jobs: ${data.groups.map((g) => `${g} ${data.jobs[g]}`).join(', ')}`;
+}
+
+/** About the plot's width in 12 px subtitle characters: a longer subtitle would widen the figure. */
+const SUBTITLE_CHARS = 90;
+
+/** Lines of at most `max` characters, broken after ", " (a single longer item keeps its own line). */
+export function wrapAtCommas(text: string, max: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const part of text.split(/(?<=, )/)) {
+    if (line && (line + part).trimEnd().length > max) {
+      lines.push(line.trimEnd());
+      line = '';
+    }
+    line += part;
+  }
+  if (line) lines.push(line.trimEnd());
+  return lines;
 }
 
 /** Render a vega-lite spec to SVG text (headless, no canvas). */

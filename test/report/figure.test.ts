@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { Resvg } from '@resvg/resvg-js';
-import { curveData, curveSpec, pngSize, renderSvg, slug, svgSize, svgToPng } from '../../src/report/figure.ts';
+import { curveData, curveSpec, curveSubtitle, pngSize, renderSvg, slug, svgSize, svgToPng, wrapAtCommas } from '../../src/report/figure.ts';
 import { loadGridRecords } from '../../src/report/load.ts';
 import { methodsFixture, tmpDir } from './fixture.ts';
 
@@ -66,6 +66,27 @@ describe('report/figure', function () {
       [...svg.matchAll(new RegExp(`<path aria-label="[^"]*method: ([^"]+)" role="graphics-symbol" aria-roledescription="${kind} mark"`, 'g'))].map((m) => m[1]);
     assert.deepEqual(marks('line'), ['GRPO', 'Clip-Higher', 'Clip-Free']);
     assert.deepEqual(marks('area'), ['GRPO', 'Clip-Higher', 'Clip-Free']);
+  });
+
+  it('the subtitle: one count when every line has as many jobs; a long one wraps at commas instead of widening the figure', () => {
+    const d = curveData(grid.plan, grid.records, { metric: 'actor/entropy', group: ['method'] });
+    assert.equal(curveSubtitle({ ...d, jobs: { GRPO: 3, 'Clip-Higher': 3, 'Clip-Free': 3 } }), 'mean ± std over jobs; 3 jobs per line');
+    const groups = Array.from({ length: 18 }, (_, i) => `Pos-Adv-Reweight (variant ${i})`);
+    const many = { ...d, groups, jobs: Object.fromEntries(groups.map((g, i) => [g, 1 + (i % 3)])) };
+    const lines = wrapAtCommas(curveSubtitle(many), 90);
+    assert.ok(lines.length > 1 && lines.every((l) => l.length <= 90), JSON.stringify(lines));
+    assert.equal(lines.join(' '), curveSubtitle(many));
+    assert.deepEqual(wrapAtCommas('a, b, c', 3), ['a,', 'b,', 'c']);
+    assert.deepEqual(wrapAtCommas('a, b, c', 4), ['a,', 'b, c']);
+    assert.deepEqual(wrapAtCommas('a very long item, b', 5), ['a very long item,', 'b']);
+  });
+
+  it('more than 10 lines get 20 colours (the default palette has 10: Table 2 has 19 rows)', () => {
+    const d = curveData(grid.plan, grid.records, { metric: 'actor/entropy', group: ['method'] });
+    const scheme = (spec: unknown) => JSON.stringify(spec).match(/"scheme":"([^"]+)"/)?.[1];
+    assert.equal(scheme(curveSpec(d)), undefined);
+    const groups = Array.from({ length: 11 }, (_, i) => `m${i}`);
+    assert.equal(scheme(curveSpec({ ...d, groups })), 'tableau20');
   });
 
   it('the PNG is the SVG size times the scale, with its text drawn in a system font', async function () {
