@@ -295,7 +295,9 @@ async function baseEvaluation(
   const parts = {
     kind: 'base-eval',
     ...env,
-    code: { commit: code.tree ? null : code.commit, tree: code.tree ?? null, diff_hash: code.diff_hash },
+    // the fingerprint where there is one (a docs-only commit keeps it), else the commit
+    code: code.tree ?? code.commit,
+    diff_hash: code.diff_hash,
     node: process.version,
     arch: process.arch,
     task: cfg.task,
