@@ -46,15 +46,17 @@ describe('grids/table2.yaml', () => {
     const n = (m: string) => config(m).train.updates_per_batch;
     assert.deepEqual(['GRPO N=1', 'GRPO N=2', 'GRPO N=4'].map(n), [1, 2, 4]);
     for (const r of rows.slice(3)) assert.equal(n(r), 4, r);
-    assert.deepEqual(config('GRPO N=4').train.clip, { low: 0.2, high: 0.2, dual: null });
-    assert.deepEqual(config('DAPO N=4').train.clip, { low: 0.2, high: 0.28, dual: null });
-    assert.deepEqual(config('Clip-Lower').train.clip, { low: 0.28, high: 0.2, dual: null });
-    assert.deepEqual(config('Clip-Tighter').train.clip, { low: 0.12, high: 0.2, dual: null });
+    // veRL applies the dual clip (c = 3) everywhere but in Clip-Cov
+    assert.deepEqual(config('GRPO N=4').train.clip, { low: 0.2, high: 0.2, dual: 3 });
+    assert.deepEqual(config('DAPO N=4').train.clip, { low: 0.2, high: 0.28, dual: 3 });
+    assert.deepEqual(config('Clip-Lower').train.clip, { low: 0.28, high: 0.2, dual: 3 });
+    assert.deepEqual(config('Clip-Tighter').train.clip, { low: 0.12, high: 0.2, dual: 3 });
+    assert.deepEqual(config('Clip-Cov').train.clip, { low: 0.2, high: 0.2, dual: null });
     assert.equal(config('Clip-Free').train.clip, null);
-    assert.deepEqual(config('Ada-Ent-Reg (target 0.2)').train.entropy_reg, { mode: 'adaptive', target: 0.2, delta: 1e-4, c_max: 0.005, c0: 0, initial_prompts: 256 });
+    assert.deepEqual(config('Ada-Ent-Reg (target 0.2)').train.entropy_reg, { mode: 'adaptive', target: 0.2, delta: 1e-4, c_max: 0.005, c0: 0, initial_prompts: 1000, indicator: 'previous' });
     assert.equal((config('Ada-Ent-Reg (target initial)').train.entropy_reg as { target: unknown }).target, 'initial');
-    assert.deepEqual(config('Clip-Cov').train.policy_loss, { mode: 'clip-cov', ratio: 2e-4, lb: 1, ub: 5 });
-    assert.deepEqual([config('KL-Cov').train.policy_loss, config('KL-Cov').train.clip], [{ mode: 'kl-cov', ratio: 2e-3, coef: 1 }, null]);
+    assert.deepEqual(config('Clip-Cov').train.policy_loss, { mode: 'clip-cov', ratio: 2e-4, lb: 1, ub: 5, log_ratio_clamp: null });
+    assert.deepEqual([config('KL-Cov').train.policy_loss, config('KL-Cov').train.clip], [{ mode: 'kl-cov', ratio: 2e-3, coef: 1, log_ratio_clamp: null }, null]);
     assert.deepEqual(config('Entropy-Adv').train.entropy_adv, { alpha: 0.4, kappa: 2 });
     assert.deepEqual(config('A>=0 only').train.token_weights, { schedule: 'fixed', positive: 1, negative: 0 });
     assert.deepEqual(config('A<=0 only').train.token_weights, { schedule: 'fixed', positive: 0, negative: 1 });

@@ -159,7 +159,7 @@ describe('grpo/trainer', function () {
   });
 
   it('gives bit-identical metrics in two separate processes', () => {
-    const cfg = tinyConfig({ train: { policy_loss: { mode: 'clip-cov', ratio: 0.05 } } });
+    const cfg = tinyConfig({ train: { policy_loss: { mode: 'clip-cov', ratio: 0.05 }, clip: { dual: null } } });
     const script = path.join(tmp, 'child.mts');
     fs.writeFileSync(
       script,
