@@ -412,7 +412,10 @@ export function summarize(
     };
     return { step: e.step, benchmarks, average_id: avg('id'), average_ood: avg('ood') };
   };
-  const last3 = evals.slice(-3);
+  // the last 3 evaluations of the TRAINED model: step 0 is the base model (at 40 steps
+  // with evaluations every 20, a plain slice(-3) would average it in)
+  const trained = evals.filter((e) => e.step > 0);
+  const last3 = (trained.length ? trained : evals).slice(-3);
   const lastMetrics = (metrics[metrics.length - 1] ?? {}) as Record<string, number | null | undefined>;
   return {
     status: 'done',
