@@ -66,7 +66,7 @@ export function register(program: Command): void {
     .addOption(new Option('-f, --format <format>', 'output format').choices([...FORMAT_CHOICES]).default('term'))
     .option('-o, --out <file>', 'write the table to a file instead of stdout')
     .addOption(new Option('--agg <agg>', 'aggregate over seeds: mean ± std, or IQM with a 95% stratified-bootstrap interval').choices(['mean', 'iqm']).default('mean'))
-    .addOption(new Option('--layout <layout>', "override the grid's table layout").choices(['table1', 'table2', 'table3', 'custom']))
+    .addOption(new Option('--layout <layout>', "override the grid's table layout").choices(['table1', 'table1-checkpoints', 'table2', 'table3', 'custom']))
     .option('--rows <axes>', "row axes (a or a+b), overriding the grid's table.rows")
     .option('--check <file>', 'compare with a golden table (JSON or CSV from this command); exit 1 on a difference')
     .option('--tolerance <x>', 'with --check: numbers may differ by this much (absolute, in the column unit)')

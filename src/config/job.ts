@@ -10,14 +10,18 @@ export type LossAgg = 'token-mean' | 'seq-mean-token-mean' | 'seq-mean-token-sum
 export interface ClipConfig {
   low: number;
   high: number;
-  /** dual-clip constant c (> 1) for A < 0; null = off */
+  /** dual-clip constant c (> 1) for A < 0; null = off. Default 3: veRL's clip_ratio_c, always applied there */
   dual: number | null;
 }
 
 export type PolicyLossConfig =
   | { mode: 'vanilla' }
-  | { mode: 'clip-cov'; ratio: number; lb: number; ub: number }
-  | { mode: 'kl-cov'; ratio: number; coef: number };
+  /**
+   * log_ratio_clamp: clamp logp - oldLogp to +-this before exp; null = none
+   * (veRL's Clip-Cov / KL-Cov). resolveJob always fills it; absent reads as null.
+   */
+  | { mode: 'clip-cov'; ratio: number; lb: number; ub: number; log_ratio_clamp?: number | null }
+  | { mode: 'kl-cov'; ratio: number; coef: number; log_ratio_clamp?: number | null };
 
 export type EntropyRegConfig =
   | { mode: 'vanilla'; coef: number }
@@ -29,6 +33,12 @@ export type EntropyRegConfig =
       c_max: number;
       c0: number;
       initial_prompts: number;
+      /**
+       * which step's entropy switches the bonus on: 'previous' (Skywork-OR1's
+       * EntController: the last step's, on at step 1) or 'current' (this step's
+       * rollout). resolveJob always fills it; absent reads as 'previous'.
+       */
+      indicator?: 'previous' | 'current';
     };
 
 export type TokenWeightsConfig =
@@ -128,7 +138,7 @@ export const DEFAULT_JOB: JobConfig = {
       warmup_steps: 0,
       min_lr_ratio: 0.1,
     },
-    clip: { low: 0.2, high: 0.2, dual: null },
+    clip: { low: 0.2, high: 0.2, dual: 3 },
     loss_agg: 'token-mean',
     advantage: { estimator: 'grpo', normalize_std: true },
     policy_loss: { mode: 'vanilla' },
@@ -147,15 +157,15 @@ export const METHOD_DEFAULTS: Record<string, { key: string; modes: Record<string
     key: 'mode',
     modes: {
       vanilla: {},
-      'clip-cov': { ratio: 2e-4, lb: 1, ub: 5 },
-      'kl-cov': { ratio: 2e-3, coef: 1 },
+      'clip-cov': { ratio: 2e-4, lb: 1, ub: 5, log_ratio_clamp: null },
+      'kl-cov': { ratio: 2e-3, coef: 1, log_ratio_clamp: null },
     },
   },
   'train.entropy_reg': {
     key: 'mode',
     modes: {
       vanilla: { coef: 0 },
-      adaptive: { target: 0.2, delta: 1e-4, c_max: 0.005, c0: 0, initial_prompts: 256 },
+      adaptive: { target: 0.2, delta: 1e-4, c_max: 0.005, c0: 0, initial_prompts: 1000, indicator: 'previous' },
     },
   },
   'train.token_weights': {
@@ -170,7 +180,7 @@ export const METHOD_DEFAULTS: Record<string, { key: string; modes: Record<string
     },
   },
   'train.entropy_adv': { key: '', modes: { '': { alpha: 0.4, kappa: 2 } } },
-  'train.clip': { key: '', modes: { '': { low: 0.2, high: 0.2, dual: null } } },
+  'train.clip': { key: '', modes: { '': { low: 0.2, high: 0.2, dual: 3 } } },
 };
 
 /**
@@ -300,7 +310,10 @@ export function jobConsistencyErrors(job: JobConfig): { path: string; message: s
   if (t.policy_loss.mode === 'kl-cov' && t.clip !== null)
     errs.push({ path: 'train.clip', message: 'KL-Cov replaces clipping: set train.clip to null' });
   if (t.policy_loss.mode === 'clip-cov' && t.clip?.dual != null)
-    errs.push({ path: 'train.clip.dual', message: 'Clip-Cov uses the plain clipped loss, without dual clip' });
+    errs.push({
+      path: 'train.clip.dual',
+      message: "Clip-Cov uses the plain clipped loss, without dual clip (as veRL's compute_policy_loss_clip_cov): set train.clip.dual to null",
+    });
   if (t.policy_loss.mode === 'clip-cov' && t.clip === null)
     errs.push({ path: 'train.clip', message: 'Clip-Cov needs clip bounds (train.clip must not be null)' });
   if (job.eval.k !== null && job.eval.k > job.eval.samples)

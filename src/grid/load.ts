@@ -326,7 +326,8 @@ const EXPECT_KINDS: Record<string, { needs: string[]; allows: string[] }> = {
   greater: { needs: ['than'], allows: ['greater', 'than', 'margin'] },
   less: { needs: ['than'], allows: ['less', 'than', 'margin'] },
   within: { needs: ['of'], allows: ['within', 'of'] },
-  correlation: { needs: ['sign', 'of'], allows: ['correlation', 'sign', 'of'] },
+  // without `of`: every job of the grid (Table 1 across trained models)
+  correlation: { needs: ['sign'], allows: ['correlation', 'sign', 'of'] },
   below: { needs: ['of'], allows: ['below', 'of', 'margin'] },
   above: { needs: ['of'], allows: ['above', 'of', 'margin'] },
   increasing: { needs: [], allows: ['increasing', 'margin'] },

@@ -236,7 +236,7 @@ export function buildGridSchema(): Schema {
       expect: {
         type: 'object',
         description:
-          'one of {greater, than, margin?}, {less, than, margin?}, {within: [lo, hi], of}, {correlation, sign, of}, ' +
+          'one of {greater, than, margin?}, {less, than, margin?}, {within: [lo, hi], of}, {correlation, sign, of?}, ' +
           '{below | above: other metric of the same job, of, margin?}, {increasing | decreasing: [selector, ...], margin?}',
         additionalProperties: false,
         minProperties: 1,
@@ -260,7 +260,7 @@ export function buildGridSchema(): Schema {
         additionalProperties: false,
         required: ['rows'],
         properties: {
-          layout: { enum: ['table1', 'table2', 'table3'] },
+          layout: { enum: ['table1', 'table1-checkpoints', 'table2', 'table3'] },
           rows: { type: 'string', description: 'axis whose labels are the rows' },
           columns: { anyOf: [{ const: 'benchmarks' }, { type: 'array', minItems: 1, items: { type: 'string' } }] },
           cell: { type: 'string' },

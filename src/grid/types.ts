@@ -15,8 +15,12 @@ export type ClaimExpect =
   | { less: Selector; than: Selector; margin?: number }
   /** the metric's mean over the selected jobs lies in [lo, hi] */
   | { within: [number, number]; of: Selector }
-  /** Spearman correlation of two per-evaluation series over the selected jobs has this sign */
-  | { correlation: string; sign: 'positive' | 'negative'; of: Selector }
+  /**
+   * Spearman correlation has this sign: of two per-evaluation series within
+   * each selected job, or, when both metrics are result.json numbers, across
+   * the selected jobs (one point per distinct job; no `of`: every job)
+   */
+  | { correlation: string; sign: 'positive' | 'negative'; of?: Selector }
   /** within each selected job, metric - other metric (e.g. probe_entropy@last3 vs probe_entropy@first) is below -margin / above margin */
   | { below: string; of: Selector; margin?: number }
   | { above: string; of: Selector; margin?: number }
@@ -37,7 +41,7 @@ export interface Claim {
 
 export interface TableSpec {
   /** built-in layout of the study */
-  layout?: 'table1' | 'table2' | 'table3';
+  layout?: 'table1' | 'table1-checkpoints' | 'table2' | 'table3';
   /** axis whose labels are the rows */
   rows: string;
   /** 'benchmarks' or a metric list */

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../config/job.ts';
 import type { Rng } from '../util/rng.ts';
 import { entropyShapedAdvantage } from './advantage.ts';
-import { aggregate, clipStats, policyLoss, type ClipStats } from './losses.ts';
+import { aggregate, clipStats, policyLoss, type ClipStats, type VerlLossMetrics } from './losses.ts';
 import {
   entropyBonusLoss,
   entropyCoefInForce,
@@ -60,7 +60,8 @@ export interface MethodState {
 }
 
 // a type alias, not an interface, so a tf.tidy callback may return it
-export type UpdateStats = ClipStats & {
+export type UpdateStats = ClipStats &
+  VerlLossMetrics & {
   /** the total loss that was differentiated */
   loss: number;
   /** aggregated policy loss (after token weights), before the entropy term */
@@ -77,15 +78,27 @@ export type UpdateStats = ClipStats & {
   pos_zeroed: number;
 };
 
-/** metrics.jsonl names (docs/run-format.md, veRL where one exists) of the stats. */
+/**
+ * metrics.jsonl names of the stats (docs/metrics.md). A veRL name carries
+ * veRL's meaning for the loss mode (losses.ts VerlLossMetrics); rlgrid's own
+ * diagnostics are under `rlgrid/`.
+ */
 export const STAT_METRICS: Record<keyof UpdateStats, string> = {
   loss: 'actor/loss',
   pg_loss: 'actor/pg_loss',
   pg_clipfrac: 'actor/pg_clipfrac',
-  pg_clipfrac_upper: 'actor/pg_clipfrac_upper',
-  pg_clipfrac_lower: 'actor/pg_clipfrac_lower',
-  pg_clipfrac_dual: 'actor/pg_clipfrac_dual',
   ppo_kl: 'actor/ppo_kl',
+  pg_clipfrac_lower: 'actor/pg_clipfrac_lower',
+  clipfrac: 'rlgrid/clipfrac',
+  clipfrac_high: 'rlgrid/clipfrac_high',
+  clipfrac_low: 'rlgrid/clipfrac_low',
+  clipfrac_pos: 'rlgrid/clipfrac_pos',
+  clipfrac_neg: 'rlgrid/clipfrac_neg',
+  clip_high_old_prob: 'rlgrid/clip_high_old_prob',
+  clip_low_old_prob: 'rlgrid/clip_low_old_prob',
+  ratio_p1: 'rlgrid/ratio_p1',
+  ratio_p50: 'rlgrid/ratio_p50',
+  ratio_p99: 'rlgrid/ratio_p99',
   adv_abs_mean: 'actor/adv_abs_mean',
   entropy_agg: 'actor/entropy_loss',
   entropy_coef: 'actor/entropy_coef',
@@ -93,6 +106,13 @@ export const STAT_METRICS: Record<keyof UpdateStats, string> = {
   cov_selected: 'actor/cov_selected',
   pos_zeroed: 'actor/pos_zeroed',
 };
+
+/**
+ * Stats a step logs from its LAST update instead of the mean over its N
+ * updates: the ratio percentiles (at N = 1, and in every first update, the
+ * ratio is 1; the last update is the most off-policy one).
+ */
+export const LAST_UPDATE_STATS: ReadonlySet<keyof UpdateStats> = new Set(['ratio_p1', 'ratio_p50', 'ratio_p99']);
 
 /** Does the run need the base model's entropy before step 1 (adaptive target 'initial')? */
 export function needsInitialEntropy(train: TrainConfig): boolean {
@@ -169,6 +189,7 @@ export function computePolicyLoss(
   const numbers = tf.tidy(() => tf.stack([loss, pg, entropyAgg ?? tf.scalar(NaN)]).dataSync());
   const stats: UpdateStats = {
     ...clipStats(logp, oldLogp, adv, mask, train.clip),
+    ...pl.verl,
     loss: numbers[0],
     pg_loss: numbers[1],
     entropy_agg: entropyAgg ? numbers[2] : null,

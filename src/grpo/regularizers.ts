@@ -13,10 +13,16 @@ import { aggregate } from './losses.ts';
 
 export type AdaptiveEntropyConfig = Extract<EntropyRegConfig, { mode: 'adaptive' }>;
 
-/** Controller state: the coefficient c and the resolved numeric target. */
+/**
+ * Controller state: the coefficient c, the resolved numeric target, and
+ * whether the last step's entropy was below the target (the indicator of
+ * `indicator: previous`; true before step 1, as Skywork-OR1 starts the bonus
+ * on; a checkpoint written before this field existed reads as true).
+ */
 export interface AdaptiveEntropyState {
   coef: number;
   target: number;
+  below?: boolean;
 }
 
 /**
@@ -30,22 +36,35 @@ export function initAdaptiveEntropy(cfg: AdaptiveEntropyConfig, initialEntropy?:
       throw new Error("entropy_reg.target 'initial' needs the base model's measured entropy");
     target = initialEntropy;
   } else target = cfg.target;
-  return { coef: cfg.c0, target };
+  return { coef: cfg.c0, target, below: true };
 }
 
-/** The coefficient applied at a step with rollout entropy H: c * 1[H < target]. */
-export function adaptiveCoefInForce(state: AdaptiveEntropyState, stepEntropy: number): number {
-  return stepEntropy < state.target ? state.coef : 0;
+/**
+ * The coefficient applied at a step with rollout entropy H: c * 1[H_prev <
+ * target] (`indicator: previous`, Skywork-OR1) or c * 1[H < target] (`current`).
+ */
+export function adaptiveCoefInForce(
+  state: AdaptiveEntropyState,
+  stepEntropy: number,
+  indicator: AdaptiveEntropyConfig['indicator'] = 'previous',
+): number {
+  const on = indicator === 'current' ? stepEntropy < state.target : state.below !== false;
+  return on ? state.coef : 0;
 }
 
-/** After a step: c += delta if H < target else c -= delta; c = clip(c, 0, c_max). */
+/**
+ * After a step: c += delta if H < target else c -= delta; c = clip(c, 0,
+ * c_max); the indicator for the next step is H < target. The coefficient
+ * sequence is the same under both indicators.
+ */
 export function nextAdaptiveEntropy(
   cfg: AdaptiveEntropyConfig,
   state: AdaptiveEntropyState,
   stepEntropy: number,
 ): AdaptiveEntropyState {
-  const c = stepEntropy < state.target ? state.coef + cfg.delta : state.coef - cfg.delta;
-  return { coef: clamp(c, 0, cfg.c_max), target: state.target };
+  const below = stepEntropy < state.target;
+  const c = below ? state.coef + cfg.delta : state.coef - cfg.delta;
+  return { coef: clamp(c, 0, cfg.c_max), target: state.target, below };
 }
 
 /** Coefficient in force for any entropy_reg config (0 when off). Vanilla: coef (may be negative). */
@@ -57,7 +76,7 @@ export function entropyCoefInForce(
   if (!cfg) return 0;
   if (cfg.mode === 'vanilla') return cfg.coef;
   if (!state) throw new Error('adaptive entropy regularisation needs its controller state');
-  return adaptiveCoefInForce(state, stepEntropy);
+  return adaptiveCoefInForce(state, stepEntropy, cfg.indicator);
 }
 
 /** The term added to the loss: -coef * agg(H). Also returns agg(H) (detached number) for logging. */

@@ -32,6 +32,7 @@ import {
   needsInitialEntropy,
   needsTokenEntropy,
   nextMethodState,
+  LAST_UPDATE_STATS,
   STAT_METRICS,
   type MethodState,
   type UpdateStats,
@@ -381,6 +382,12 @@ function stepProbes(minis: MiniBatch[], adv: Float64Array, rowsPer: number, t: J
 function meanStats(stats: UpdateStats[]): Record<string, number | null> {
   const out: Record<string, number | null> = {};
   for (const key of Object.keys(STAT_METRICS) as (keyof UpdateStats)[]) {
+    if (LAST_UPDATE_STATS.has(key)) {
+      const v = stats.length ? stats[stats.length - 1][key] : null;
+      out[STAT_METRICS[key]] = typeof v === 'number' ? v : null;
+      continue;
+    }
+    // mean over the updates that have a value (a clipped-token mean is null in an update without any)
     const vals = stats.map((s) => s[key]).filter((v): v is number => typeof v === 'number');
     out[STAT_METRICS[key]] = vals.length ? mean(vals) : null;
   }
@@ -405,7 +412,10 @@ export function summarize(
     };
     return { step: e.step, benchmarks, average_id: avg('id'), average_ood: avg('ood') };
   };
-  const last3 = evals.slice(-3);
+  // the last 3 evaluations of the TRAINED model: step 0 is the base model (at 40 steps
+  // with evaluations every 20, a plain slice(-3) would average it in)
+  const trained = evals.filter((e) => e.step > 0);
+  const last3 = (trained.length ? trained : evals).slice(-3);
   const lastMetrics = (metrics[metrics.length - 1] ?? {}) as Record<string, number | null | undefined>;
   return {
     status: 'done',

@@ -28,3 +28,26 @@ export function spearman(x: readonly number[], y: readonly number[]): number {
   return clamp(sampleRankCorrelation(x, y));
 }
 
+
+/**
+ * Fewest points a reported correlation is computed from: a job's evaluations
+ * (across checkpoints) or the runs of a grid (across trained models). With
+ * fewer, Spearman's rho takes only a few coarse values (n = 3: +-1, +-0.5).
+ */
+export const MIN_CORRELATION_POINTS = 5;
+
+/** Two-sided 95% standard normal quantile. */
+const Z975 = 1.959963984540054;
+
+/**
+ * 95% interval of a Spearman rho from n pairs, by Fisher's z with the
+ * variance 1.06 / (n - 3) of Fieller, Hartley and Pearson (1957) for rank
+ * correlations: tanh(atanh(rho) -+ 1.96 sqrt(1.06 / (n - 3))). NaN bounds
+ * for n <= 3 or an undefined rho.
+ */
+export function spearmanInterval(rho: number, n: number): { lo: number; hi: number } {
+  if (!(n > 3) || !Number.isFinite(rho)) return { lo: NaN, hi: NaN };
+  const z = Math.atanh(Math.max(-1, Math.min(1, rho)));
+  const h = Z975 * Math.sqrt(1.06 / (n - 3));
+  return { lo: Math.tanh(z - h), hi: Math.tanh(z + h) };
+}

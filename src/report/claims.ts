@@ -10,9 +10,15 @@
 // - within [lo, hi]: the mean over the selected jobs with a one-sample t
 //   interval. Holds when the interval lies inside [lo, hi]; contradicted when
 //   it lies entirely outside.
-// - correlation: Spearman's rho between two series, per job over the steps
-//   both have (at least 3), then the mean over jobs with a t interval. Holds
-//   when the interval excludes 0 on the claimed side.
+// - correlation, within runs: Spearman's rho between two series, per job
+//   over the steps both have (at least 5: MIN_CORRELATION_POINTS), then the
+//   mean over jobs with a t interval. Holds when the interval excludes 0 on
+//   the claimed side.
+// - correlation, across runs (both metrics result.json numbers, as the
+//   study's Table 1: final entropy vs the selected checkpoint's score): one
+//   point per distinct job the selector picks (every job without `of`),
+//   Spearman's rho over them (at least 5) with a 95% Fisher-z interval
+//   (variance 1.06 / (n - 3)). Holds when it excludes 0 on the claimed side.
 // - below / above (paired, within a job): per job, the metric minus another
 //   metric of the same job (final vs base: `probe_entropy@last3` below
 //   `probe_entropy@first`); the mean difference with a one-sample t interval.
@@ -26,7 +32,7 @@
 // Every judgement needs at least two finished jobs per group (seeds).
 import Table from 'cli-table3';
 import type { Claim, Plan, Selector } from '../grid/types.ts';
-import { spearman } from '../metrics/correlation.ts';
+import { MIN_CORRELATION_POINTS, spearman, spearmanInterval } from '../metrics/correlation.ts';
 import { mean, sampleStd, studentTQuantile, welchInterval } from '../metrics/stats.ts';
 import { UserError } from '../util/errors.ts';
 import { isUsable } from './jobdir.ts';
@@ -139,7 +145,7 @@ function judge(plan: Plan, records: JobRecord[], c: Claim): ClaimResult {
   };
   const e = c.expect;
   const selectors: Selector[] =
-    'greater' in e ? [e.greater, e.than] : 'less' in e ? [e.less, e.than] : 'increasing' in e ? e.increasing : 'decreasing' in e ? e.decreasing : [e.of];
+    'greater' in e ? [e.greater, e.than] : 'less' in e ? [e.less, e.than] : 'increasing' in e ? e.increasing : 'decreasing' in e ? e.decreasing : [e.of ?? {}];
   const problems = selectors.flatMap((s) => selectorProblems(plan, s));
   if (problems.length) return { ...base, evidence: problems.join('; ') };
   const scope = records.filter((r) => selectors.some((s) => matchesSelector(r.labels, s)));
@@ -240,23 +246,55 @@ function judge(plan: Plan, records: JobRecord[], c: Claim): ClaimResult {
 
   // correlation
   const other = m2!;
+  const of = e.of ?? {};
+  const positive = e.sign === 'positive';
+  const bySign = (lo: number, hi: number): Verdict =>
+    positive ? (lo > 0 ? 'holds' : hi < 0 ? 'contradicted' : 'not shown') : hi < 0 ? 'holds' : lo > 0 ? 'contradicted' : 'not shown';
+  if (m.source === 'result' && other.source === 'result') {
+    // across runs: one point per distinct job (a merged duplicate label set is the same run)
+    const seen = new Set<string>();
+    const distinct = records.filter((r) => matchesSelector(r.labels, of) && (seen.has(r.id) ? false : (seen.add(r.id), true)));
+    const xs: number[] = [];
+    const ys: number[] = [];
+    for (const r of distinct) {
+      const x = isUsable(r) ? scalarOf(m, r) : null;
+      const y = isUsable(r) ? scalarOf(other, r) : null;
+      if (x === null || y === null) continue;
+      xs.push(x);
+      ys.push(y);
+    }
+    const g: GroupSummary = { selector: of, planned: distinct.length, values: xs, mean: null, unfinished: distinct.length > xs.length ? `no value ${distinct.length - xs.length}` : '' };
+    base.source = `${describeMetric(m)} vs ${describeMetric(other)}, across runs`;
+    const where = `${Object.keys(of).length ? formatSelector(of) : 'every run'}: ${xs.length} of ${distinct.length} distinct runs`;
+    if (xs.length < MIN_CORRELATION_POINTS)
+      return { ...base, groups: [g], verdict: 'not shown', evidence: `Spearman rho across runs needs at least ${MIN_CORRELATION_POINTS} finished runs with both values (${where})` };
+    const rho = spearman(xs, ys);
+    if (Number.isNaN(rho)) return { ...base, groups: [g], verdict: 'not shown', evidence: `Spearman rho across runs undefined: a constant metric (${where})` };
+    const ci = spearmanInterval(rho, xs.length);
+    const evidence = `Spearman rho across runs ${num(rho)} [${num(ci.lo)}, ${num(ci.hi)}] (95% Fisher z), expected ${e.sign}: ${where}`;
+    return { ...base, groups: [g], verdict: bySign(ci.lo, ci.hi), estimate: rho, lo: ci.lo, hi: ci.hi, evidence };
+  }
   const rho = (r: JobRecord): number | null => {
     const x = new Map(seriesOf(m, r).map((p) => [p.step, p.value]));
     const pairs = seriesOf(other, r).filter((p) => x.has(p.step));
-    if (pairs.length < 3) return null;
+    if (pairs.length < MIN_CORRELATION_POINTS) return null;
     const v = spearman(pairs.map((p) => x.get(p.step)!), pairs.map((p) => p.value));
     return Number.isNaN(v) ? null : v;
   };
-  const g = summarize(records, e.of, rho);
+  const g = summarize(records, of, rho);
   const few = tooFew([g]);
-  if (few) return { ...base, groups: [g], verdict: 'not shown', estimate: g.mean, evidence: `Spearman rho per job: ${few}` };
+  if (few)
+    return {
+      ...base,
+      groups: [g],
+      verdict: 'not shown',
+      estimate: g.mean,
+      evidence: `Spearman rho per job (a job needs at least ${MIN_CORRELATION_POINTS} evaluations): ${few}`,
+    };
   // a correlation lies in [-1, 1]; so does its interval
   const t = meanInterval(g.values);
   const ci = { mean: t.mean, lo: Math.max(-1, t.lo), hi: Math.min(1, t.hi) };
-  const positive = e.sign === 'positive';
-  const verdict: Verdict = positive
-    ? ci.lo > 0 ? 'holds' : ci.hi < 0 ? 'contradicted' : 'not shown'
-    : ci.hi < 0 ? 'holds' : ci.lo > 0 ? 'contradicted' : 'not shown';
+  const verdict = bySign(ci.lo, ci.hi);
   const evidence = `mean Spearman rho ${num(ci.mean)} [${num(ci.lo)}, ${num(ci.hi)}] (95% t over jobs), expected ${e.sign}: ${groupText(g)}`;
   return { ...base, groups: [g], verdict, estimate: ci.mean, lo: ci.lo, hi: ci.hi, evidence };
 }

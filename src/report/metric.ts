@@ -13,7 +13,8 @@
 //   4. result.json `final.<name>` shorthand   entropy_ema -> final.entropy_ema
 // Dotted paths match keys greedily, so a key containing a dot still resolves.
 // A series read as a number (claims, custom columns) uses its reducer:
-// @last (default), @first, @mean, @min, @max, or @lastN (mean of the last N).
+// @last (default), @first, @mean, @min, @max, or @lastN (mean of the last N;
+// over evaluations, step 0, the base model, is never in the window).
 import { UserError } from '../util/errors.ts';
 import type { JobRecord } from './types.ts';
 import { isUsable } from './jobdir.ts';
@@ -159,7 +160,10 @@ export function scalarOf(m: ResolvedMetric, r: JobRecord): number | null {
     case 'max':
       return Math.max(...s);
     case 'lastN': {
-      const tail = s.slice(-m.reducer.n);
+      // a window over evaluations leaves out step 0 (the base model) when the job has later ones
+      const pts = seriesOf(m, r);
+      const trained = m.source === 'eval' && pts.some((p) => p.step > 0) ? pts.filter((p) => p.step > 0).map((p) => p.value) : s;
+      const tail = trained.slice(-m.reducer.n);
       return tail.reduce((a, b) => a + b, 0) / tail.length;
     }
   }

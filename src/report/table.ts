@@ -9,12 +9,17 @@ import { UserError } from '../util/errors.ts';
 import { isUsable } from './jobdir.ts';
 import { resolveMetric, scalarOf } from './metric.ts';
 import { groupBy, planRecords, splitAxes, type LabelOrder } from './select.ts';
-import { spearman } from '../metrics/correlation.ts';
+import { MIN_CORRELATION_POINTS, spearman, spearmanInterval } from '../metrics/correlation.ts';
 import { iqm, iqmInterval, mean, sampleStd } from '../metrics/stats.ts';
 import type { EvalRow, JobRecord, JobStatus, Result } from './types.ts';
 
 export type Agg = 'mean' | 'iqm';
-export type Layout = 'table1' | 'table2' | 'table3' | 'custom';
+/**
+ * table1: the study's Table 1, Spearman rho across trained models (one point
+ * per distinct run); table1-checkpoints: rho across the checkpoints of each
+ * run (a secondary view); table2 / table3: scores at the selected checkpoint.
+ */
+export type Layout = 'table1' | 'table1-checkpoints' | 'table2' | 'table3' | 'custom';
 export type Unit = 'percent' | 'nats' | 'rho' | 'count' | 'value';
 
 /** One number per job; several make a cell. */
@@ -55,6 +60,8 @@ export interface TableRow {
   /** ids of the jobs in this row, in plan order */
   ids: string[];
   cells: Record<string, Stat>;
+  /** finished jobs of the row whose selected checkpoint is step 0, the base model (the label ends in " †") */
+  baseSelected: number;
 }
 
 export interface TableModel {
@@ -178,7 +185,7 @@ const entropyField: FieldSpec = {
   value: (r) => finite(r.result.final?.entropy_ema),
 };
 
-// ---- table1: Spearman(entropy, score) across a job's evaluation checkpoints
+// ---- table1-checkpoints: Spearman(entropy, score) across a job's evaluation checkpoints
 
 type EvalScore = (e: EvalRow) => number | null;
 
@@ -193,7 +200,7 @@ function rhoValue(score: EvalScore): Value {
       xs.push(h);
       ys.push(s);
     }
-    if (xs.length < 3) return null;
+    if (xs.length < MIN_CORRELATION_POINTS) return null;
     const rho = spearman(xs, ys);
     return Number.isNaN(rho) ? null : rho;
   };
@@ -229,6 +236,78 @@ function rhoFields(records: (JobRecord & { result: Result })[]): { fields: Field
   return { fields, columns };
 }
 
+// ---- table1: Spearman(final EMA entropy, selected score) across trained models
+
+type Scored = JobRecord & { result: Result };
+
+/** One point per distinct run: records that share a job id (a merged duplicate label set) count once. */
+function distinctRuns(records: readonly Scored[]): Scored[] {
+  const seen = new Set<string>();
+  return records.filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true)));
+}
+
+/** rho of final.entropy_ema vs a per-job score over the runs, with its 95% interval; null below MIN_CORRELATION_POINTS. */
+function acrossRuns(runs: readonly Scored[], score: Value): Stat {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const r of runs) {
+    const h = finite(r.result.final?.entropy_ema);
+    const y = score(r);
+    if (h === null || y === null) continue;
+    xs.push(h);
+    ys.push(y);
+  }
+  const n = xs.length;
+  const rho = n >= MIN_CORRELATION_POINTS ? spearman(xs, ys) : NaN;
+  if (Number.isNaN(rho)) return { n, center: null, std: null, lo: null, hi: null, values: [] };
+  const ci = spearmanInterval(rho, n);
+  return { n, center: rho, std: null, lo: ci.lo, hi: ci.hi, values: [rho] };
+}
+
+function acrossModelsFields(records: Scored[]): { fields: FieldSpec[]; columns: Column[] } {
+  const { fields: scores } = scoreFields(records);
+  const fields: FieldSpec[] = [];
+  const columns: Column[] = [];
+  for (let i = 0; i + 1 < scores.length; i += 2) {
+    const [avg, pass] = [scores[i], scores[i + 1]];
+    const name = avg.key.slice(0, avg.key.lastIndexOf('/'));
+    const header = avg.header.replace(/ Avg@\S+$/, '');
+    fields.push(
+      { ...avg, key: `${name}/rho_avg`, header: `${header} rho(Avg@k)`, unit: 'rho', decimals: RHO_DECIMALS },
+      { ...pass, key: `${name}/rho_pass`, header: `${header} rho(Pass@k)`, unit: 'rho', decimals: RHO_DECIMALS },
+    );
+    columns.push({ header, fields: [`${name}/rho_avg`, `${name}/rho_pass`] });
+  }
+  return { fields, columns };
+}
+
+/**
+ * The study's Table 1 (SPEC 10): one row over every distinct finished run of
+ * the plan, then one per seed when the plan has several (the same
+ * correlation within each seed's runs, a view of its spread).
+ */
+function acrossModelsRows(plan: Plan, records: JobRecord[], fields: FieldSpec[]): TableRow[] {
+  const groups: { label: string; labels: Labels; records: JobRecord[] }[] = [{ label: 'all runs', labels: {}, records }];
+  if (plan.axes.includes('seed')) {
+    const seeds = [...new Set(records.map((r) => r.labels.seed).filter((s): s is string => s !== undefined))];
+    if (seeds.length > 1)
+      for (const sd of seeds) groups.push({ label: `seed ${sd}`, labels: { seed: sd }, records: records.filter((r) => r.labels.seed === sd) });
+  }
+  return groups.map((g) => {
+    const distinct = distinctRecords(g.records);
+    const runs = distinctRuns(distinct.filter(isUsable) as Scored[]);
+    const cells: Record<string, Stat> = {};
+    for (const f of fields) cells[f.key] = acrossRuns(runs, f.value);
+    return { label: g.label, labels: g.labels, jobs: tally(distinct), ids: distinct.map((r) => r.id), cells, baseSelected: 0 };
+  });
+}
+
+/** Records of distinct job ids, first occurrence kept. */
+function distinctRecords(records: readonly JobRecord[]): JobRecord[] {
+  const seen = new Set<string>();
+  return records.filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true)));
+}
+
 // ---- rows
 
 const SUBSET_NAMES: Record<string, string> = { all: 'Full', kmeans: 'K-means', random: 'Random', 'random-matched': 'Random' };
@@ -252,6 +331,8 @@ function resolveLayout(spec: TableSpec | undefined, opts: TableOptions): Layout 
 function layoutTitle(layout: Layout): string {
   switch (layout) {
     case 'table1':
+      return 'Spearman correlation of final entropy with Avg@k / Pass@k across trained models';
+    case 'table1-checkpoints':
       return 'Spearman correlation of probe entropy with Avg@k / Pass@k across checkpoints';
     case 'table2':
     case 'table3':
@@ -287,8 +368,31 @@ export function buildTable(plan: Plan, allRecords: readonly JobRecord[], opts: T
   const notes: string[] = [];
   const spread = agg === 'mean' ? 'mean ± std over jobs' : 'IQM [95% stratified-bootstrap interval] over jobs';
   if (layout === 'table1') {
+    ({ fields, columns } = acrossModelsFields(usable));
+    const validation = usable.find((r) => r.config)?.config?.eval.validation;
+    notes.push(
+      'Each cell: Spearman rho across trained models (SPEC 10, the study\'s Table 1): one point per distinct finished run, ' +
+        `final EMA entropy (final.entropy_ema) vs the run's Avg@k / Pass@k at the checkpoint selected on ${validation ?? 'the validation benchmark'}; ` +
+        `[95% interval: Fisher z, variance 1.06 / (n - 3)]; needs ${MIN_CORRELATION_POINTS} runs.`,
+      'Rows: every run of the plan, then the runs of each seed. The across-checkpoints view: --layout table1-checkpoints.',
+    );
+    const rows = acrossModelsRows(plan, records, fields);
+    notes.push('n: distinct finished runs in the row (of all planned); a run that failed or has not finished is never counted.');
+    return {
+      title: `${plan.grid.name}: ${layoutTitle(layout)}`,
+      layout,
+      agg,
+      rowHeader: 'runs',
+      fields: fields.map(({ key, header, unit, decimals }) => ({ key, header, unit, decimals })),
+      columns,
+      rows,
+      notes,
+    };
+  } else if (layout === 'table1-checkpoints') {
     ({ fields, columns } = rhoFields(usable));
-    notes.push(`Each cell: Spearman rho of probe entropy with Avg@k / Pass@k over a job's evaluations (step 0 included), ${spread}.`);
+    notes.push(
+      `Each cell: Spearman rho of probe entropy with Avg@k / Pass@k over a job's evaluations (step 0 included; at least ${MIN_CORRELATION_POINTS}), ${spread}.`,
+    );
   } else if (layout === 'custom') {
     const names = Array.isArray(spec?.columns) ? spec.columns : [];
     if (names.length === 0) throw new UserError('a custom table needs `table.columns`: a list of metric names');
@@ -322,8 +426,16 @@ export function buildTable(plan: Plan, allRecords: readonly JobRecord[], opts: T
       const values = done.map((r) => f.value(r)).filter((v): v is number => v !== null);
       cells[f.key] = aggregate(values, agg, reps);
     }
-    return { label: g.label, labels: g.key, jobs: tally(g.records), ids: g.records.map((r) => r.id), cells };
+    // a row that shows the base model's scores as a trained model's says so
+    const baseSelected = layout === 'table2' || layout === 'table3' ? done.filter((r) => r.result.selected?.step === 0).length : 0;
+    const label = baseSelected > 0 ? `${g.label} †` : g.label;
+    return { label, labels: g.key, jobs: tally(g.records), ids: g.records.map((r) => r.id), cells, baseSelected };
   });
+  const marked = rows.filter((r) => r.baseSelected > 0);
+  if (marked.length)
+    notes.push(
+      `†: the selected checkpoint is step 0, the base model, in ${marked.map((r) => `${r.baseSelected} of ${r.jobs.done} jobs of ${r.label.slice(0, -2)}`).join('; ')}: those scores are the base model's.`,
+    );
 
   return {
     title: `${plan.grid.name}: ${layoutTitle(layout)}`,

@@ -32,7 +32,7 @@ describe('rlgrid validate / plan (CLI)', function () {
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(
       ok.stdout,
-      'OK grids/table2.yaml: 54 jobs; 3 more label sets share a job (identical configs); axes: method 19, seed 3\n' +
+      'OK grids/table2.yaml: 57 jobs; axes: method 19, seed 3\n' +
         'OK test/fixtures/grids/good/small.yaml: 4 jobs; axes: method 2, seed 3\n',
     );
     const mixed = rlgrid(['validate', 'test/fixtures/grids/good/small.yaml', 'test/fixtures/grids/bad/zero-jobs.yaml']);
@@ -51,10 +51,10 @@ describe('rlgrid validate / plan (CLI)', function () {
       [
         '┌───┬──────────────┬─────────────┬──────┬─────────────┬─────────────────────────┬─────────────────┐',
         '│ # │ id           │ method      │ seed │ train.steps │ train.updates_per_batch │ train.clip.high │',
-        '│ 0 │ c3ea2ab7ce7e │ GRPO        │ 1    │ 10          │ 1                       │ 0.2             │',
-        '│ 1 │ 0abd545b6b30 │ GRPO        │ 2    │ 10          │ 1                       │ 0.2             │',
-        '│ 2 │ d839ab98b8c5 │ Clip-Higher │ 1    │ 10          │ 2                       │ 0.28            │',
-        '│ 3 │ 8abdad75b5cc │ GRPO        │ 3    │ 20          │ 1                       │ 0.2             │',
+        '│ 0 │ be706630c253 │ GRPO        │ 1    │ 10          │ 1                       │ 0.2             │',
+        '│ 1 │ 06007ddedd3b │ GRPO        │ 2    │ 10          │ 1                       │ 0.2             │',
+        '│ 2 │ e975cec34b69 │ Clip-Higher │ 1    │ 10          │ 2                       │ 0.28            │',
+        '│ 3 │ ad3f84d3d43e │ GRPO        │ 3    │ 20          │ 1                       │ 0.2             │',
         '└───┴──────────────┴─────────────┴──────┴─────────────┴─────────────────────────┴─────────────────┘',
         'small: 4 jobs; axes: method 2, seed 3',
         '',
@@ -64,13 +64,14 @@ describe('rlgrid validate / plan (CLI)', function () {
   });
 
   it('plan --json: the Plan, duplicates included', () => {
-    const r = rlgrid(['plan', '--json', 'grids/table2.yaml']);
+    // table1 = table2 + table3, whose Full row is table2's GRPO N=1: 3 duplicate label sets
+    const r = rlgrid(['plan', '--json', 'grids/table1.yaml']);
     assert.equal(r.code, 0, r.stderr);
     const plan = JSON.parse(r.stdout);
     assert.deepEqual(Object.keys(plan), ['version', 'grid', 'axes', 'jobs', 'duplicates', 'claims', 'table']);
-    assert.equal(plan.grid.name, 'table2');
-    assert.equal(plan.grid.file, 'grids/table2.yaml');
-    assert.equal(plan.jobs.length, 54);
+    assert.equal(plan.grid.name, 'table1');
+    assert.equal(plan.grid.file, 'grids/table1.yaml');
+    assert.equal(plan.jobs.length, 87);
     assert.equal(plan.duplicates.length, 3);
     assert.deepEqual(plan.jobs[0].labels, { method: 'GRPO N=1', seed: '1' });
   });

@@ -84,9 +84,9 @@ describe('grid expansion', () => {
     const by = Object.fromEntries(plan.jobs.map((j) => [j.labels.method, j.config]));
     assert.equal(by.Free.train.clip, null);
     assert.equal(by.Free.train.entropy_adv, null);
-    assert.deepEqual(by.Reset.train.clip, { low: 0.2, high: 0.2, dual: null });
+    assert.deepEqual(by.Reset.train.clip, { low: 0.2, high: 0.2, dual: 3 });
     assert.equal(by.Reset.eval.k, null);
-    assert.deepEqual(by['Reset-High'].train.clip, { low: 0.1, high: 0.2, dual: null });
+    assert.deepEqual(by['Reset-High'].train.clip, { low: 0.1, high: 0.2, dual: 3 });
     assert.deepEqual(by['Reset-High'].train.entropy_adv, { alpha: 0.1, kappa: 2 });
     assert.equal(by['K-null'].eval.k, null);
   });
@@ -131,7 +131,7 @@ describe('grid expansion', () => {
     assert.deepEqual(plan.jobs[0].labels, {});
     assert.deepEqual(plan.jobs[0].config, resolveJob({}));
     assert.equal(plan.jobs[0].id, shortId(resolveJob({})));
-    assert.equal(plan.jobs[0].id, '136b4626d018');
+    assert.equal(plan.jobs[0].id, '67fd9463228e');
   });
 
   it('gives the same ids and grid hash across runs, key order, and dotted or nested spelling', () => {
@@ -197,7 +197,7 @@ describe('grid expansion', () => {
 
   it('reports an invalid job once per problem, at the YAML value that caused it, naming the jobs', () => {
     const errs = errorsOf(() =>
-      planOf(`${HEAD}axes:\n  method:\n    GRPO: {}\n    Cov: {train.policy_loss: {mode: clip-cov, lb: 5, ub: 1}}\n  train.updates_per_batch: [1, 3]\n`),
+      planOf(`${HEAD}axes:\n  method:\n    GRPO: {}\n    Cov: {train.policy_loss: {mode: clip-cov, lb: 5, ub: 1}, train.clip.dual: null}\n  train.updates_per_batch: [1, 3]\n`),
     );
     assert.deepEqual(errs, [
       'g.yaml:6:51 axes.method.Cov.train.policy_loss.lb: Clip-Cov needs lb < ub (got lb 5, ub 1): no token could ever be selected (2 jobs: method=Cov, train.updates_per_batch=1; method=Cov, train.updates_per_batch=3)',

@@ -25,7 +25,7 @@ describe('paths and names', () => {
   });
 
   it('accepts the study’s row names as labels and rejects unsafe ones', () => {
-    for (const ok of ['GRPO', 'GRPO N=4', 'A>=0 only', 'A<=0 only', 'Pos-Adv-Reweight (Entropy-guided)', 'Ada-Ent-Reg (target 0.2)', 'lr=3e-4,N+2', '50%', 'v1.2_x'])
+    for (const ok of ['GRPO', 'GRPO N=4', 'A>=0 only', 'A<=0 only', 'Pos-Adv-Reweight (Entropy-guided)', 'Ada-Ent-Reg (target 0.12)', 'lr=3e-4,N+2', '50%', 'v1.2_x'])
       assert.equal(labelProblem(ok), undefined, ok);
     assert.match(labelProblem('a/b')!, /character "\/" is not allowed/);
     assert.match(labelProblem('a\\b')!, /character "\\\\" is not allowed/);

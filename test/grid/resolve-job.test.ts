@@ -101,7 +101,7 @@ describe('resolveJob (pinned against its first version)', () => {
       train: {
         steps: 200, prompts_per_batch: 32, group_size: 8, updates_per_batch: 1,
         optimizer: { name: 'adamw', lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0, grad_clip: 1, schedule: 'constant', warmup_steps: 0, min_lr_ratio: 0.1 },
-        clip: { low: 0.2, high: 0.2, dual: null },
+        clip: { low: 0.2, high: 0.2, dual: 3 },
         loss_agg: 'token-mean',
         advantage: { estimator: 'grpo', normalize_std: true },
         policy_loss: { mode: 'vanilla' },
@@ -115,7 +115,7 @@ describe('resolveJob (pinned against its first version)', () => {
 
   it('fills a mode’s own defaults and keeps given values (Clip-Cov, entropy-guided)', () => {
     const j = resolveJob({ train: { policy_loss: { mode: 'clip-cov', ratio: 1e-3 }, token_weights: { schedule: 'entropy-guided' } } });
-    assert.deepStrictEqual(j.train.policy_loss, { mode: 'clip-cov', ratio: 1e-3, lb: 1, ub: 5 });
+    assert.deepStrictEqual(j.train.policy_loss, { mode: 'clip-cov', ratio: 1e-3, lb: 1, ub: 5, log_ratio_clamp: null });
     assert.deepStrictEqual(j.train.token_weights, { schedule: 'entropy-guided', target: 0.2, delta: 0.05, initial: 0 });
   });
 
@@ -133,6 +133,6 @@ describe('resolveJob (pinned against its first version)', () => {
     (b.train.optimizer as { lr: number }).lr = 9;
     assert.equal(JSON.stringify(DEFAULT_JOB), defaults);
     assert.equal(resolveJob({}).train.optimizer.lr, 1e-4);
-    assert.deepStrictEqual(resolveJob({}).train.clip, { low: 0.2, high: 0.2, dual: null });
+    assert.deepStrictEqual(resolveJob({}).train.clip, { low: 0.2, high: 0.2, dual: 3 });
   });
 });

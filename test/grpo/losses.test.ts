@@ -13,6 +13,8 @@ import {
   policyLoss,
   POLICY_LOSSES,
   tokenCovariances,
+  vanillaVerlMetrics,
+  type ClipStats,
 } from '../../src/grpo/losses.ts';
 import { Rng } from '../../src/util/rng.ts';
 
@@ -26,6 +28,15 @@ function assertClose(actual: ArrayLike<number> | number, expected: number[] | nu
 }
 
 const t2 = (rows: number[][]) => tf.tensor2d(rows);
+/** clipStats on tensors made inside f, disposed after (ClipStats holds nulls, so not tf.tidy) */
+function tidyStats(f: () => ClipStats): ClipStats {
+  tf.engine().startScope();
+  try {
+    return f();
+  } finally {
+    tf.engine().endScope();
+  }
+}
 const CLIP: ClipConfig = { low: 0.2, high: 0.28, dual: null };
 
 before(async () => {
@@ -89,36 +100,61 @@ describe('grpo/losses: clipped surrogate (SPEC 2)', () => {
     assertClose(g, [0], 0);
   });
 
-  it('clip stats: fractions split by sign of A, dual, ppo_kl, mean |A|', () => {
-    const s = tf.tidy(() => clipStats(logp(), old(), adv(), tf.ones([1, 6]) as tf.Tensor2D, { ...CLIP, dual: 3 }));
-    assertClose(s.pg_clipfrac, 2 / 6);
-    assertClose(s.pg_clipfrac_upper, 1 / 6);
-    assertClose(s.pg_clipfrac_lower, 1 / 6);
-    assertClose(s.pg_clipfrac_dual, 1 / 6);
+  it("veRL's vanilla metrics: pg_clipfrac (L2 > L1), ppo_kl (clamped), pg_clipfrac_lower = dual clip active", () => {
+    const v = tf.tidy(() => POLICY_LOSSES.vanilla({ logp: logp(), oldLogp: old(), adv: adv(), mask: tf.ones([1, 6]) as tf.Tensor2D, clip: { ...CLIP, dual: 3 }, rng: Rng.seeded(1) }, { mode: 'vanilla' }).verl);
+    // t0 (r 1.5 > 1.28, A > 0) and t3 (r 0.5 < 0.8, A < 0) are clipped; t4 (A = -1, L = 4 > 3) hits the dual clip
+    assertClose([v.pg_clipfrac, v.pg_clipfrac_lower], [2 / 6, 1 / 6]);
     // mean(old - logp) = -(ln1.5 + ln0.5 + ln1.5 + ln0.5 + ln4 + 0) / 6
-    assertClose(s.ppo_kl, -0.135155036);
+    assertClose(v.ppo_kl, -0.135155036);
+    const noDual = tf.tidy(() => vanillaVerlMetrics(logp(), old(), adv(), tf.ones([1, 6]) as tf.Tensor2D, CLIP));
+    assert.equal(noDual.pg_clipfrac_lower, 0);
+    // veRL's ppo_kl averages the CLAMPED log-ratio: a log-ratio of 25 counts as 20
+    const far = tf.tidy(() => vanillaVerlMetrics(t2([[25, 0]]), t2([[0, 0]]), t2([[1, 1]]), t2([[1, 1]]), CLIP));
+    assertClose(far.ppo_kl, -10, 1e-6);
+  });
+
+  it('clip stats: fractions by bound and by token class, ratio percentiles, mean |A|', () => {
+    const s = tidyStats(() => clipStats(logp(), old(), adv(), tf.ones([1, 6]) as tf.Tensor2D, { ...CLIP, dual: 3 }));
+    assertClose([s.clipfrac, s.clipfrac_high, s.clipfrac_low], [2 / 6, 1 / 6, 1 / 6]);
+    // A > 0: t0, t1, t5 (t0 clipped); A < 0: t2, t3, t4 (t3 clipped)
+    assertClose([s.clipfrac_pos!, s.clipfrac_neg!], [1 / 3, 1 / 3]);
+    // oldLogp = 0: the clipped tokens had probability 1
+    assertClose([s.clip_high_old_prob!, s.clip_low_old_prob!], [1, 1]);
+    // sorted ratios 0.5 0.5 1 1.5 1.5 4; rank q * 5: p1 -> 0.05 (0.5), p50 -> 2.5 (1.25), p99 -> 4.95 (1.5 + 0.95 * 2.5)
+    assertClose([s.ratio_p1!, s.ratio_p50!, s.ratio_p99!], [0.5, 1.25, 3.875]);
     assertClose(s.adv_abs_mean, 7 / 6);
   });
 
-  it('clip stats: upper and lower are counted separately', () => {
-    // two A>0 tokens above 1.28, one A<0 token below 0.8, one unclipped
-    const s = tf.tidy(() =>
-      clipStats(t2([[Math.log(1.5), Math.log(2), Math.log(0.5), 0]]), t2([[0, 0, 0, 0]]), t2([[1, 3, -2, 1]]), t2([[1, 1, 1, 1]]), CLIP),
-    );
-    assertClose([s.pg_clipfrac, s.pg_clipfrac_upper, s.pg_clipfrac_lower, s.pg_clipfrac_dual], [0.75, 0.5, 0.25, 0]);
-    assertClose(s.adv_abs_mean, 7 / 4);
+  it('clip stats: old probability of clipped tokens per bound; A = 0 tokens are in neither class', () => {
+    // old p:   0.1   0.8   0.05  0.5   0.3   0.6   | pad
+    // r:       1.5   1.1   0.5   0.9   2     3     | 9
+    // A:       1     1     -1    -1    1     0     | 1
+    // clipped: high  -     low   -     high  - (A = 0: L1 = L2 = 0)
+    const P = [0.1, 0.8, 0.05, 0.5, 0.3, 0.6, 0.5];
+    const R = [1.5, 1.1, 0.5, 0.9, 2, 3, 9];
+    const oldL = () => t2([P.map(Math.log)]);
+    const newL = () => t2([P.map((p, i) => Math.log(p * R[i]))]);
+    const s = tidyStats(() => clipStats(newL(), oldL(), t2([[1, 1, -1, -1, 1, 0, 1]]), t2([[1, 1, 1, 1, 1, 1, 0]]), CLIP));
+    assertClose([s.clipfrac, s.clipfrac_high, s.clipfrac_low], [3 / 6, 2 / 6, 1 / 6]);
+    assertClose([s.clipfrac_pos!, s.clipfrac_neg!], [2 / 3, 1 / 2]);
+    assertClose([s.clip_high_old_prob!, s.clip_low_old_prob!], [0.2, 0.05]);
+    // sorted 0.5 0.9 1.1 1.5 2 3; rank q * 5
+    assertClose([s.ratio_p1!, s.ratio_p50!, s.ratio_p99!], [0.5 + 0.05 * 0.4, 1.3, 2 + 0.95 * 1], 1e-5);
+    assertClose(s.adv_abs_mean, 5 / 6);
   });
 
-  it('clip stats ignore padding, and report nothing clipped without clip bounds', () => {
+  it('clip stats ignore padding; without clip bounds nothing is clipped; without tokens of a class its stats are null', () => {
     // Pad (mask 0) tokens would be clipped upper (t0) and lower (t3) if counted.
     const mask = () => t2([[0, 1, 1, 0, 1, 1]]);
-    const s = tf.tidy(() => clipStats(logp(), old(), adv(), mask(), CLIP));
-    assert.equal(s.pg_clipfrac, 0);
-    // ppo_kl over t1, t2, t4, t5: -(ln0.5 + ln1.5 + ln4 + 0)/4
-    assertClose(s.ppo_kl, -(Math.log(0.5) + Math.log(1.5) + Math.log(4)) / 4);
+    const s = tidyStats(() => clipStats(logp(), old(), adv(), mask(), CLIP));
+    assert.deepEqual([s.clipfrac, s.clipfrac_pos, s.clipfrac_neg, s.clip_high_old_prob, s.clip_low_old_prob], [0, 0, 0, null, null]);
     assertClose(s.adv_abs_mean, 5 / 4);
-    const free = tf.tidy(() => clipStats(logp(), old(), adv(), tf.ones([1, 6]) as tf.Tensor2D, null));
-    assert.deepEqual([free.pg_clipfrac, free.pg_clipfrac_upper, free.pg_clipfrac_lower], [0, 0, 0]);
+    const free = tidyStats(() => clipStats(logp(), old(), adv(), tf.ones([1, 6]) as tf.Tensor2D, null));
+    assert.deepEqual([free.clipfrac, free.clipfrac_high, free.clipfrac_low, free.clipfrac_pos, free.clipfrac_neg], [0, 0, 0, 0, 0]);
+    const onlyPos = tidyStats(() => clipStats(t2([[0]]), t2([[0]]), t2([[1]]), t2([[1]]), CLIP));
+    assert.deepEqual([onlyPos.clipfrac_pos, onlyPos.clipfrac_neg, onlyPos.ratio_p1, onlyPos.ratio_p50, onlyPos.ratio_p99], [0, null, 1, 1, 1]);
+    const empty = tidyStats(() => clipStats(t2([[0]]), t2([[0]]), t2([[1]]), t2([[0]]), CLIP));
+    assert.deepEqual([empty.clipfrac, empty.ratio_p50, empty.adv_abs_mean], [0, null, 0]);
   });
 });
 
@@ -319,6 +355,53 @@ describe('grpo/losses: Clip-Cov and KL-Cov losses (SPEC 6)', () => {
       assert.equal(n, 2);
       assertClose(loss, expected, 1e-5, `coef ${coef}`);
     }
+  });
+
+  it('KL-Cov gradient at ratio exactly 1: the penalty adds nothing (torch: d|x|/dx = 0 at 0); off-policy it adds coef sign(logp - old) / N', () => {
+    const grad = (delta: number[][], coef: number) =>
+      tf.tidy(() => {
+        const logp = t2(COV_LOGP);
+        const oldLogp = tf.sub(logp, t2(delta)) as tf.Tensor2D;
+        const f = (x: tf.Tensor) =>
+          aggregate(
+            'token-mean',
+            policyLoss({ mode: 'kl-cov', ratio: 0.25, coef, log_ratio_clamp: null }, { logp: x as tf.Tensor2D, oldLogp, adv: t2(COV_ADV), mask: t2(COV_MASK), clip: null, rng: Rng.seeded(1) }).tokenLoss,
+            t2(COV_MASK),
+          );
+        return Array.from(tf.grad(f)(logp).dataSync());
+      });
+    const zero = [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0]];
+    // -A r / 8 with r = 1: -0.25 on row 0 (A = 2), +0.25 on row 1; the selected flat 3 and 8 get nothing more
+    // (tfjs's abs'(0) = -1 gave them -coef/8 more: -0.375 and 0.125)
+    assertClose(grad(zero, 1), [-0.25, -0.25, -0.25, -0.25, 0, 0.25, 0.25, 0.25, 0.25, 0], 1e-6);
+    assertClose(grad(zero, 5), [-0.25, -0.25, -0.25, -0.25, 0, 0.25, 0.25, 0.25, 0.25, 0], 1e-6);
+    // off-policy (flat 3: logp - old = 0.1, flat 8: -0.2): (-A e^d + coef sign(d)) / 8
+    const g = grad([[0.3, 0, 0, 0.1, 0], [0, 0, 0, -0.2, 0]], 1);
+    assertClose(g, [-2 * Math.exp(0.3) / 8, -0.25, -0.25, (-2 * Math.exp(0.1) + 1) / 8, 0, 0.25, 0.25, 0.25, (2 * Math.exp(-0.2) - 1) / 8, 0], 1e-6);
+  });
+
+  it("KL-Cov and Clip-Cov do not clamp the log-ratio (veRL); log_ratio_clamp: 20 restores the clamp", () => {
+    const l = (clamp: number | null) =>
+      tf.tidy(() =>
+        policyLoss({ mode: 'kl-cov', ratio: 0.5, coef: 1, log_ratio_clamp: clamp }, { logp: t2([[21, 0]]), oldLogp: t2([[0, 0]]), adv: t2([[1, 1]]), mask: t2([[1, 1]]), clip: null, rng: Rng.seeded(1) }).tokenLoss.dataSync()[0],
+      );
+    // selected: the larger cov is flat 0; L = -e^21 + 21 unclamped, -e^20 + 20 clamped
+    assertClose(l(null), -Math.exp(21) + 21, 1e-5);
+    assertClose(l(20), -Math.exp(20) + 20, 1e-5);
+  });
+
+  it("veRL's metrics for Clip-Cov (pg_clipfrac = zeroed share, ppo_kl unclamped) and KL-Cov (ppo_kl = mean |log-ratio|)", () => {
+    const cc = tf.tidy(() => {
+      const b = clipCovBatch();
+      return POLICY_LOSSES['clip-cov']({ ...b, clip: CLIP, rng: Rng.seeded(3) }, { mode: 'clip-cov', ratio: 0.5, lb: 1, ub: 5 }).verl;
+    });
+    // 3 of 8 zeroed; mean(old - logp) = (-ln 1.5 + ln 2) / 8
+    assertClose([cc.pg_clipfrac, cc.ppo_kl, cc.pg_clipfrac_lower], [3 / 8, (Math.log(2) - Math.log(1.5)) / 8, 0]);
+    const kl = tf.tidy(() => {
+      const b = klBatch();
+      return policyLoss({ mode: 'kl-cov', ratio: 0.25, coef: 1 }, { ...b, clip: null, rng: Rng.seeded(1) }).verl;
+    });
+    assertClose([kl.pg_clipfrac, kl.ppo_kl, kl.pg_clipfrac_lower], [0, (0.3 + 0.1 + 0.2) / 8, 0]);
   });
 
   it('KL-Cov rejects clip bounds', () => {

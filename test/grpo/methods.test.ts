@@ -83,13 +83,13 @@ describe('grpo/methods: methodConsistencyErrors', () => {
 describe('grpo/methods: method state', () => {
   it('initial state, step coefficients and their trajectory', () => {
     const t = train({
-      entropy_reg: { mode: 'adaptive', target: 'initial', delta: 0.001, c_max: 0.002, c0: 0, initial_prompts: 8 },
+      entropy_reg: { mode: 'adaptive', target: 'initial', delta: 0.001, c_max: 0.002, c0: 0, initial_prompts: 8, indicator: 'current' },
       token_weights: { schedule: 'entropy-guided', target: 0.4, delta: 0.1, initial: 0.5 },
     });
     assert.ok(needsInitialEntropy(t) && needsTokenEntropy(t));
     assert.throws(() => initMethodState(t), /base model/);
     let s = initMethodState(t, { initialEntropy: 0.6 });
-    assert.deepEqual(s, { entropyReg: { coef: 0, target: 0.6 }, tokenWeights: { lambda: 0.5 } });
+    assert.deepEqual(s, { entropyReg: { coef: 0, target: 0.6, below: true }, tokenWeights: { lambda: 0.5 } });
     const seen: [number, number | null][] = [];
     for (const h of [0.5, 0.5, 0.3, 0.7]) {
       const c = stepCoefficients(t, s, { ...CTX, entropy: h });
@@ -146,7 +146,8 @@ describe('grpo/methods: computePolicyLoss composes the methods', () => {
     assertClose(stats.adv_abs_mean, 1.1); // mean |A'| = (1.2 + 1.5 + 0.6) / 3
     assert.equal(stats.entropy_coef, 0.1);
     assert.equal(stats.pos_weight, 0.5);
-    assert.deepEqual([stats.pg_clipfrac, stats.ppo_kl, stats.cov_selected, stats.pos_zeroed], [0, 0, 0, 0]);
+    assert.deepEqual([stats.pg_clipfrac, stats.ppo_kl, stats.pg_clipfrac_lower, stats.cov_selected, stats.pos_zeroed], [0, 0, 0, 0, 0]);
+    assert.deepEqual([stats.clipfrac, stats.ratio_p1, stats.ratio_p50, stats.ratio_p99], [0, 1, 1, 1]);
     for (const k of Object.keys(stats)) assert.ok(k in STAT_METRICS, `no metric name for ${k}`);
   });
 
@@ -162,7 +163,7 @@ describe('grpo/methods: computePolicyLoss composes the methods', () => {
 
   it('adaptive bonus applies only below target; caller weights multiply the method weights', () => {
     const ad = train({
-      entropy_reg: { mode: 'adaptive', target: 1, delta: 0.01, c_max: 0.5, c0: 0.3, initial_prompts: 8 },
+      entropy_reg: { mode: 'adaptive', target: 1, delta: 0.01, c_max: 0.5, c0: 0.3, initial_prompts: 8, indicator: 'current' },
       token_weights: { schedule: 'fixed', positive: 0.5, negative: 1 },
     });
     const run = (h: number, weights?: number[][]) =>
@@ -177,10 +178,19 @@ describe('grpo/methods: computePolicyLoss composes the methods', () => {
     assertClose([above.pg_loss, above.entropy_coef, above.loss], [0, 0, 0]);
     // caller weights [1, 0, 0 | 1] times w: pg = (1 * 0.5 * -1) / 3
     assertClose(run(1.1, [[1, 0, 0, 1]]).pg_loss, -0.5 / 3);
+    // indicator 'previous' (default): the state's last-step flag decides, not this step's entropy
+    const prev = train({ ...ad, entropy_reg: { ...(ad.entropy_reg as object), indicator: 'previous' } as TrainConfig['entropy_reg'] });
+    const coefAt = (h: number, lastBelow: boolean) =>
+      scoped(() => {
+        const st = { ...initMethodState(prev), entropyReg: { coef: 0.3, target: 1, below: lastBelow } };
+        return computePolicyLoss(prev, batch(tf.tensor2d(LOGP), tf.tensor2d(H)), st, { ...CTX, entropy: h }, Rng.seeded(1)).stats.entropy_coef;
+      });
+    assert.deepEqual([coefAt(1.1, true), coefAt(0.9, false), coefAt(0.9, true), coefAt(1.1, false)], [0.3, 0, 0.3, 0]);
   });
 
   it('one update inside tf.variableGrads leaves no tensors behind', () => {
     const all = train({
+      clip: { low: 0.2, high: 0.2, dual: null },
       policy_loss: { mode: 'clip-cov', ratio: 0.2, lb: -10, ub: 10 },
       entropy_adv: { alpha: 0.4, kappa: 2 },
       entropy_reg: { mode: 'vanilla', coef: 0.01 },
@@ -214,6 +224,7 @@ describe('grpo/methods: computePolicyLoss composes the methods', () => {
 
   it('same rng seed, same Clip-Cov + Rand-Pos-Clip draws', () => {
     const cc = train({
+      clip: { low: 0.2, high: 0.2, dual: null },
       policy_loss: { mode: 'clip-cov', ratio: 0.2, lb: -10, ub: 10 },
       token_weights: { schedule: 'rand-pos-clip', fraction: 0.2 },
     });

@@ -172,28 +172,49 @@ describe('grpo/token_weights: Rand-Pos-Clip (SPEC 8)', () => {
 });
 
 describe('grpo/regularizers: entropy coefficient (SPEC 5)', () => {
-  const CFG: AdaptiveEntropyConfig = { mode: 'adaptive', target: 0.2, delta: 0.001, c_max: 0.0025, c0: 0, initial_prompts: 8 };
+  const CFG: AdaptiveEntropyConfig = { mode: 'adaptive', target: 0.2, delta: 0.001, c_max: 0.0025, c0: 0, initial_prompts: 8, indicator: 'previous' };
+  const H = [0.1, 0.1, 0.1, 0.1, 0.3, 0.15, 0.3, 0.3, 0.3];
+  // c before each step: 0, .001, .002, .0025, .0025, .0015, .0025, .0015, .0005 (both indicators)
+  const C_AFTER = [0.001, 0.002, 0.0025, 0.0025, 0.0015, 0.0025, 0.0015, 0.0005, 0];
 
-  it('adaptive trajectory: c in force = c * 1[H < target]; c +- delta after each step, clipped to [0, c_max]', () => {
-    let s = initAdaptiveEntropy(CFG);
+  function trajectory(cfg: AdaptiveEntropyConfig): { inForce: number[]; coefs: number[] } {
+    let s = initAdaptiveEntropy(cfg);
     const inForce: number[] = [];
     const coefs: number[] = [];
-    for (const h of [0.1, 0.1, 0.1, 0.1, 0.3, 0.15, 0.3, 0.3, 0.3]) {
-      inForce.push(adaptiveCoefInForce(s, h));
-      s = nextAdaptiveEntropy(CFG, s, h);
+    for (const h of H) {
+      inForce.push(entropyCoefInForce(cfg, s, h));
+      s = nextAdaptiveEntropy(cfg, s, h);
       coefs.push(s.coef);
     }
+    return { inForce, coefs };
+  }
+
+  it("indicator 'current': c in force = c * 1[H_t < target]; c +- delta after each step, clipped to [0, c_max]", () => {
+    const { inForce, coefs } = trajectory({ ...CFG, indicator: 'current' });
     assertClose(inForce, [0, 0.001, 0.002, 0.0025, 0, 0.0015, 0, 0, 0], 1e-12);
-    assertClose(coefs, [0.001, 0.002, 0.0025, 0.0025, 0.0015, 0.0025, 0.0015, 0.0005, 0], 1e-12);
+    assertClose(coefs, C_AFTER, 1e-12);
+  });
+
+  it("indicator 'previous' (default, Skywork-OR1): c * 1[H_{t-1} < target], on at step 1; same c sequence", () => {
+    // H_{t-1} < 0.2 at steps 2-5 and 7 (H = 0.1 x4, 0.15); off at 6 (H5 = 0.3), 8, 9
+    const { inForce, coefs } = trajectory(CFG);
+    assertClose(inForce, [0, 0.001, 0.002, 0.0025, 0.0025, 0, 0.0025, 0, 0], 1e-12);
+    assertClose(coefs, C_AFTER, 1e-12);
+    // on at step 1: with c0 > 0 the bonus applies at once, whatever step 1's entropy
+    const s = initAdaptiveEntropy({ ...CFG, c0: 0.002 });
+    assert.equal(adaptiveCoefInForce(s, 0.9), 0.002);
+    assert.equal(adaptiveCoefInForce(s, 0.9, 'current'), 0);
   });
 
   it("target 'initial' takes the measured base entropy; the state is plain JSON", () => {
     assert.throws(() => initAdaptiveEntropy({ ...CFG, target: 'initial' }), /base model/);
     const s = initAdaptiveEntropy({ ...CFG, target: 'initial', c0: 0.001 }, 0.73);
-    assert.deepEqual(s, { coef: 0.001, target: 0.73 });
+    assert.deepEqual(s, { coef: 0.001, target: 0.73, below: true });
     assert.deepEqual(JSON.parse(JSON.stringify(s)), s);
-    assert.equal(adaptiveCoefInForce(s, 0.7), 0.001);
-    assert.equal(adaptiveCoefInForce(s, 0.73), 0);
+    assert.equal(adaptiveCoefInForce(s, 0.7, 'current'), 0.001);
+    assert.equal(adaptiveCoefInForce(s, 0.73, 'current'), 0);
+    // a checkpoint from before the indicator field: reads as on
+    assert.equal(adaptiveCoefInForce({ coef: 0.001, target: 0.73 }, 0.9), 0.001);
   });
 
   it('vanilla: the coefficient as configured, negative allowed; off: 0', () => {

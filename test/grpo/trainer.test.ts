@@ -85,6 +85,13 @@ describe('grpo/trainer', function () {
     assert.deepEqual(metrics.map((r) => r.step), [1, 2, 3, 4, 5]);
     for (const key of ['actor/entropy', 'actor/pg_clipfrac', 'actor/pg_clipfrac_lower', 'actor/ppo_kl', 'actor/pg_loss', 'actor/grad_norm', 'critic/score/mean', 'response_length/mean', 'actor/lr', 'data/epoch'])
       assert.ok(key in metrics[0], `metrics.jsonl lacks ${key}`);
+    // clip diagnostics every step; the ratio percentiles of the last (off-policy) update are ordered
+    for (const r of metrics) {
+      for (const key of ['rlgrid/clipfrac', 'rlgrid/clipfrac_high', 'rlgrid/clipfrac_low', 'rlgrid/clipfrac_pos', 'rlgrid/clipfrac_neg', 'rlgrid/clip_high_old_prob', 'rlgrid/clip_low_old_prob'])
+        assert.ok(key in r, `metrics.jsonl lacks ${key}`);
+      const [p1, p50, p99] = ['rlgrid/ratio_p1', 'rlgrid/ratio_p50', 'rlgrid/ratio_p99'].map((k) => r[k] as number);
+      assert.ok(p1 <= p50 && p50 <= p99 && p1 > 0, `percentiles ${p1} ${p50} ${p99}`);
+    }
     const evals = readJsonl<{ step: number; benchmarks: Record<string, { correct: number[]; n: number }> }>(path.join(dir, 'eval.jsonl'));
     assert.deepEqual(evals.map((e) => e.step), [0, 2, 4, 5]);
     const world = getTaskWorld('arith');
@@ -104,7 +111,21 @@ describe('grpo/trainer', function () {
     for (const r of metricsOf(dir)) {
       assert.equal(r['actor/ppo_kl'], 0);
       assert.equal(r['actor/pg_clipfrac'], 0);
+      assert.deepEqual([r['rlgrid/clipfrac'], r['rlgrid/ratio_p1'], r['rlgrid/ratio_p50'], r['rlgrid/ratio_p99']], [0, 1, 1, 1]);
     }
+  });
+
+  it("adaptive entropy bonus: 'previous' is on at step 1 and then follows the last step's entropy; 'current' this step's", async () => {
+    // target 1e-3 is below any rollout entropy of the tiny model: 'current' never applies the bonus,
+    // 'previous' applies c0 at step 1 (Skywork-OR1 starts it on), then not (step 1's entropy was above)
+    const coefs = async (indicator: string) => {
+      const dir = path.join(tmp, `ind-${indicator}`);
+      const reg = { mode: 'adaptive', target: 0.001, c0: 0.004, delta: 0.001, c_max: 0.005, indicator };
+      await runIn(dir, tinyConfig({ train: { updates_per_batch: 1, steps: 3, entropy_reg: reg } }));
+      return metricsOf(dir).map((r) => r['actor/entropy_coef']);
+    };
+    assert.deepEqual(await coefs('previous'), [0.004, 0, 0]);
+    assert.deepEqual(await coefs('current'), [0, 0, 0]);
   });
 
   it('resuming from checkpoints/last gives the same metrics as not stopping (bit-exact)', async () => {
@@ -159,7 +180,7 @@ describe('grpo/trainer', function () {
   });
 
   it('gives bit-identical metrics in two separate processes', () => {
-    const cfg = tinyConfig({ train: { policy_loss: { mode: 'clip-cov', ratio: 0.05 } } });
+    const cfg = tinyConfig({ train: { policy_loss: { mode: 'clip-cov', ratio: 0.05 }, clip: { dual: null } } });
     const script = path.join(tmp, 'child.mts');
     fs.writeFileSync(
       script,

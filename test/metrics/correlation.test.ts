@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { pearson, spearman } from '../../src/metrics/correlation.ts';
+import { pearson, spearman, spearmanInterval } from '../../src/metrics/correlation.ts';
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} != ${b}`);
 
@@ -33,5 +33,17 @@ describe('metrics/correlation', () => {
     assert.ok(Number.isNaN(spearman([1, NaN, 3], [1, 2, 3])));
     assert.ok(Number.isNaN(pearson([1, Infinity, 3], [1, 2, 3])));
     assert.throws(() => spearman([1, 2], [1, 2, 3]), RangeError);
+  });
+});
+
+describe('metrics/correlation: spearmanInterval (Fisher z, variance 1.06 / (n - 3))', () => {
+  it('by hand: rho 0.5, n 13 -> tanh(atanh(0.5) -+ 1.96 sqrt(0.106))', () => {
+    // atanh(0.5) = 0.549306; h = 1.959964 * 0.325576 = 0.638118 -> tanh(-0.088812) = -0.088579, tanh(1.187424) = 0.829778
+    const ci = spearmanInterval(0.5, 13);
+    assert.ok(Math.abs(ci.lo + 0.088579) < 1e-6 && Math.abs(ci.hi - 0.829778) < 1e-6, JSON.stringify(ci));
+    assert.ok(Number.isNaN(spearmanInterval(0.5, 3).lo) && Number.isNaN(spearmanInterval(NaN, 10).hi));
+    // symmetric in z: rho and -rho mirror
+    const neg = spearmanInterval(-0.5, 13);
+    assert.ok(Math.abs(neg.lo + ci.hi) < 1e-12 && Math.abs(neg.hi + ci.lo) < 1e-12);
   });
 });

@@ -57,9 +57,9 @@ describe('report/diff', function () {
     const d = diffJobs(job('methods:method=GRPO,seed=2'), job('methods:method=Clip-Free,seed=2'));
     assert.deepEqual(
       d.config.filter((c) => !c.same).map((c) => `${c.path}: ${JSON.stringify(c.a)} -> ${JSON.stringify(c.b)}`),
-      ['train.clip: undefined -> null', 'train.clip.dual: null -> undefined', 'train.clip.high: 0.2 -> undefined', 'train.clip.low: 0.2 -> undefined'],
+      ['train.clip: undefined -> null', 'train.clip.dual: 3 -> undefined', 'train.clip.high: 0.2 -> undefined', 'train.clip.low: 0.2 -> undefined'],
     );
-    assert.match(renderJobDiff(d), /\n {2}train\.clip: \(absent\) -> null\n {2}train\.clip\.dual: null -> \(absent\)\n/);
+    assert.match(renderJobDiff(d), /\n {2}train\.clip: \(absent\) -> null\n {2}train\.clip\.dual: 3 -> \(absent\)\n/);
   });
 
   it('metrics only: the first step that differs, and the first beyond the tolerance', function () {
