@@ -43,11 +43,11 @@ export function register(program: Command): void {
         if (opts.reportOnly) ({ model, meta } = loadModel(out));
         else {
           log(`pretraining ${opts.task} base model: ${cfg.steps} steps x ${cfg.batch} sequences, backend ${env.backend}`);
-          model = pretrainModel(world, cfg, (r) => log(`step ${r.step}/${cfg.steps}  loss ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${((performance.now() - t0) / 1000).toFixed(0)} s`));
+          model = await pretrainModel(world, cfg, (r) => log(`step ${r.step}/${cfg.steps}  loss ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${((performance.now() - t0) / 1000).toFixed(0)} s`));
         }
         const trainSeconds = (performance.now() - t0) / 1000;
         log('measuring the base model (benchmarks, families, entropy, Section 7.1 mechanism)...');
-        const report = baseModelReport(model, world, cfg);
+        const report = await baseModelReport(model, world, cfg);
         const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
         // --report-only rewrites the same weights with the new report beside them.
         saveModel(

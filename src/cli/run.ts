@@ -12,6 +12,8 @@ import { action, projectRoot, runsDir, useColor, useSpinner } from './common.ts'
 import { fmtSeconds, labelText, makeTable, planFromArg } from './status.ts';
 
 export const EXIT_INTERRUPTED = 130;
+/** stopped by SIGTERM (128 + 15, as a shell reports it) */
+export const EXIT_TERMINATED = 143;
 
 interface RunOpts extends RunCliValues {
   jobs: string;
@@ -155,9 +157,9 @@ async function summaryTable(store: Store, plan: Plan, results: JobRunResult[]): 
   return t.toString();
 }
 
-/** The run's exit code from its job results: 130 on Ctrl-C, 1 if a job failed, else 0. */
+/** The run's exit code from its job results: 130 on SIGINT (Ctrl-C), 143 on SIGTERM, 1 if a job failed, else 0. */
 export function exitCodeOf(summary: RunSummary): number {
-  if (summary.interrupted) return EXIT_INTERRUPTED;
+  if (summary.interrupted) return summary.signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
   return summary.results.some((r) => r.status === 'failed') ? EXIT_FAILED : EXIT_OK;
 }
 
@@ -262,7 +264,7 @@ export function register(program: Command): void {
           signals++;
           if (signals === 1) {
             progress.note(`${sig}: stopping; running jobs checkpoint and stop (press Ctrl-C again to kill them)`);
-            executor.interrupt();
+            executor.interrupt(sig);
           } else {
             progress.note(`${sig} again: killing running jobs (the next run resumes them from their last checkpoint)`);
             executor.kill();

@@ -67,6 +67,8 @@ export interface RunSummary {
   results: JobRunResult[];
   /** stopped by interrupt() (Ctrl-C) */
   interrupted: boolean;
+  /** the signal interrupt() was given (the run's exit code is 128 + its number) */
+  signal: NodeJS.Signals | null;
   /** stopped early by --fail-fast */
   failedFast: boolean;
 }
@@ -99,6 +101,9 @@ export class LocalExecutor {
   private readonly queue: PQueue;
   private readonly running = new Set<Running>();
   private stopping: 'interrupt' | 'fail-fast' | null = null;
+  /** what the running workers are asked to stop with (the signal the run got, else SIGTERM) */
+  private stopWith: NodeJS.Signals = 'SIGTERM';
+  private signal: NodeJS.Signals | null = null;
   private readonly wake = new Set<() => void>();
 
   constructor(
@@ -110,8 +115,17 @@ export class LocalExecutor {
     this.queue = new PQueue({ concurrency: Math.max(1, opts.jobs) });
   }
 
-  /** Ctrl-C: start nothing more, ask the running workers to checkpoint and stop (SIGTERM). */
-  interrupt(): void {
+  /**
+   * Ctrl-C / SIGTERM: start nothing more, ask the running workers to finish
+   * their step, checkpoint and stop. They get the same signal (it becomes
+   * their manifest's reason); a worker ignores a repeat while its run lives,
+   * so the terminal's own Ctrl-C to the process group does not count twice.
+   */
+  interrupt(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (!this.stopping) {
+      this.signal = signal;
+      this.stopWith = signal;
+    }
     this.stop('interrupt');
   }
 
@@ -128,8 +142,8 @@ export class LocalExecutor {
     this.stopping ??= why;
     for (const r of this.running) {
       if (r.stopSignal === null) {
-        r.stopSignal = 'SIGTERM';
-        r.child.kill('SIGTERM');
+        r.stopSignal = this.stopWith;
+        r.child.kill(this.stopWith);
       }
     }
     for (const w of this.wake) w();
@@ -138,7 +152,7 @@ export class LocalExecutor {
   /** Run these jobs of the plan (already frozen into the store) to an end. */
   async run(jobs: PlannedJob[]): Promise<RunSummary> {
     const results = await Promise.all(jobs.map((j) => this.driveSafely(j)));
-    return { results, interrupted: this.stopping === 'interrupt', failedFast: this.stopping === 'fail-fast' };
+    return { results, interrupted: this.stopping === 'interrupt', signal: this.stopping === 'interrupt' ? this.signal : null, failedFast: this.stopping === 'fail-fast' };
   }
 
   private result(job: PlannedJob, action: JobAction, launches: number, t0: number | null, statusOverride?: JobStatus, reasonOverride?: string | null): JobRunResult {
@@ -280,9 +294,9 @@ export class LocalExecutor {
     } finally {
       fs.closeSync(fd);
     }
-    const entry: Running = { child, stopSignal: this.stopping ? 'SIGTERM' : null };
+    const entry: Running = { child, stopSignal: this.stopping ? this.stopWith : null };
     this.running.add(entry);
-    if (entry.stopSignal) child.kill('SIGTERM');
+    if (entry.stopSignal) child.kill(entry.stopSignal);
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
       child.once('error', (e) => {
         fs.appendFileSync(logFile, `!! rlgrid run: cannot start the worker: ${e.message}\n`);

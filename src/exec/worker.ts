@@ -90,16 +90,20 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
   // installed, SIGTERM kills the process outright): a SIGTERM at any moment
   // of start-up ends as "interrupted", not "runner died".
   let stopSignal: string | null = null;
+  const startPpid = process.ppid;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (stopSignal) {
+      // Under `run` (or a Slurm task script) a terminal's Ctrl-C reaches this
+      // process and its parent, which forwards it: one press, two signals.
+      // While the parent lives it decides, and kills outright on a second press.
+      if (opts.fromRun && process.ppid === startPpid) return;
       log(`== second ${sig}: exiting now`);
       process.exit(EXEC_INTERRUPTED);
     }
     stopSignal = sig;
     log(`== ${sig}: stopping at the next step boundary`);
   };
-  // Under `run`, the terminal's Ctrl-C reaches us too: the parent decides and sends SIGTERM.
-  const onSigint = (): void => (opts.fromRun ? undefined : onSignal('SIGINT'));
+  const onSigint = (): void => onSignal('SIGINT');
   const onSigterm = (): void => onSignal('SIGTERM');
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);
@@ -200,11 +204,10 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
   };
   process.on('uncaughtExceptionMonitor', onUncaught);
   process.on('exit', onExit);
-  const ppid = process.ppid;
   const watch = opts.fromRun
     ? setInterval(() => {
-        if (process.ppid !== ppid && !stopSignal) {
-          stopSignal = `the exit of its rlgrid run (pid ${ppid})`;
+        if (process.ppid !== startPpid && !stopSignal) {
+          stopSignal = `the exit of its rlgrid run (pid ${startPpid})`;
           log('== the rlgrid run that started this job is gone: stopping at the next step boundary');
         }
       }, 200)

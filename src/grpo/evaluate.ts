@@ -11,6 +11,7 @@ import { calibrationSummary } from '../metrics/calibration.ts';
 import type { BenchmarkEval, EvalRow } from '../runs/records.ts';
 import { generate, type Generation } from './sampling.ts';
 import { scoreSequences, type Model } from './model.ts';
+import { yieldToEventLoop } from '../util/tick.ts';
 
 export type { BenchmarkEval, EvalRow };
 
@@ -154,11 +155,15 @@ export function promptEntropy(model: Model, world: TaskWorld, qs: Problem[]): nu
 }
 
 /** One full evaluation at `step`: every benchmark, and probe entropy. */
-export function evaluate(model: Model, world: TaskWorld, cfg: JobConfig, probe: Problem[], step: number): EvalRow {
+export async function evaluate(model: Model, world: TaskWorld, cfg: JobConfig, probe: Problem[], step: number): Promise<EvalRow> {
   // Evaluation draws from its own stream per step: it never perturbs training,
   // and a resumed run evaluates exactly as an uninterrupted one.
   const benchmarks: Record<string, BenchmarkEval> = {};
-  for (const b of world.benchmarks) benchmarks[b.name] = evaluateBenchmark(model, world, b, cfg, Rng.derived(cfg.seed, `eval:${step}:${b.name}`));
+  for (const b of world.benchmarks) {
+    await yieldToEventLoop(); // a long evaluation lets signals and the lock heartbeat through
+    benchmarks[b.name] = evaluateBenchmark(model, world, b, cfg, Rng.derived(cfg.seed, `eval:${step}:${b.name}`));
+  }
+  await yieldToEventLoop();
   const pe = probeEntropy(model, world, probe, cfg, Rng.derived(cfg.seed, `probe:${step}`));
   return { step, probe_entropy: pe.entropy, probe_answer_entropy: pe.answer, benchmarks };
 }

@@ -12,6 +12,7 @@ import { AdamW, lrAt } from './optim.ts';
 import { padBatch } from './batch.ts';
 import { evaluateBenchmark, rewardOf, sampleAll } from './evaluate.ts';
 import { mechanismCheck, DEFAULT_MECHANISM, type MechanismResult } from './mechanism.ts';
+import { yieldToEventLoop } from '../util/tick.ts';
 
 export interface PretrainConfig {
   seed: number;
@@ -50,13 +51,14 @@ export interface PretrainLogRow {
 }
 
 /** Supervised training on response tokens (prompt tokens are context, not targets). */
-export function pretrainModel(world: TaskWorld, cfg: PretrainConfig, onLog?: (r: PretrainLogRow) => void): Model {
+export async function pretrainModel(world: TaskWorld, cfg: PretrainConfig, onLog?: (r: PretrainLogRow) => void): Promise<Model> {
   const model = createModel(modelConfigFor(world, cfg.model), cfg.seed);
   const corpus = world.pretrainCorpus(cfg.seed, cfg.corpus_size);
   const opt = new AdamW(model.params, cfg.optimizer);
   const rng = Rng.derived(cfg.seed, 'pretrain/batches');
   const tok = world.tokenizer;
   for (let step = 1; step <= cfg.steps; step++) {
+    await yieldToEventLoop(); // Ctrl-C and timers run between steps
     const items: CorpusItem[] = Array.from({ length: cfg.batch }, () => corpus[rng.int(0, corpus.length - 1)]);
     const seqs = items.map((it) => [tok.bos, ...tok.encode(it.prompt), ...tok.encode(it.response), tok.eos]);
     const b = padBatch(seqs, items.map((it) => 1 + it.prompt.length), model.config.context);
@@ -89,10 +91,11 @@ export interface BaseReport {
 }
 
 /** What the study needs of a base model, measured (issue requirements, docs/task-world.md). */
-export function baseModelReport(model: Model, world: TaskWorld, cfg: PretrainConfig): BaseReport {
+export async function baseModelReport(model: Model, world: TaskWorld, cfg: PretrainConfig): Promise<BaseReport> {
   const job: JobConfig = { ...DEFAULT_JOB, seed: cfg.seed, eval: { ...DEFAULT_JOB.eval, samples: cfg.eval_samples } };
   const benchmarks: BaseReport['benchmarks'] = {};
   for (const b of world.benchmarks) {
+    await yieldToEventLoop();
     const e = evaluateBenchmark(model, world, b, job, Rng.derived(cfg.seed, `report/${b.name}`));
     benchmarks[b.name] = { domain: b.domain, avg_at_k: e.avg_at_k, pass_at_k: e.pass_at_k };
   }
@@ -101,6 +104,7 @@ export function baseModelReport(model: Model, world: TaskWorld, cfg: PretrainCon
   let entN = 0;
   let above = 0;
   for (const fam of world.families) {
+    await yieldToEventLoop();
     const prompts = Rng.derived(cfg.seed, `report/family/${fam}`)
       .shuffled(world.train.filter((p) => p.family === fam))
       .slice(0, cfg.family_prompts);
@@ -116,6 +120,7 @@ export function baseModelReport(model: Model, world: TaskWorld, cfg: PretrainCon
     });
     families[fam] = correct / gens.length;
   }
+  await yieldToEventLoop();
   const mechanism = mechanismCheck(model, world, DEFAULT_MECHANISM);
   const entropy_mean = entSum / entN;
   const entropy_share_above_1 = above / entN;

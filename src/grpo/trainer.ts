@@ -43,6 +43,7 @@ import { loadModel, loadTrainState, saveModel, saveTrainState, type TrainState }
 import { selectTrainingSubset } from './subset.ts';
 import { cachedJson } from '../data/cache.ts';
 import { padBatch } from './batch.ts';
+import { yieldToEventLoop } from '../util/tick.ts';
 
 /** Run (or resume) one job in ctx.runDir. */
 export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
@@ -105,6 +106,7 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
   if (state.sampler) sampler = EpochSampler.fromState(subsetIndex, state.sampler);
 
   while (state.step < t.steps) {
+    await yieldToEventLoop(); // signals, the lock heartbeat and the parent watchdog run between steps
     if (ctx.shouldStop()) {
       saveTrainState(files.last, model, opt, state);
       opt.dispose();
@@ -143,7 +145,7 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
     appendJsonl(files.metrics, row);
 
     if (step % cfg.eval.every === 0 || step === t.steps) {
-      const ev = evaluate(model, world, cfg, probe, step);
+      const ev = await evaluate(model, world, cfg, probe, step);
       appendJsonl(files.eval, ev);
       const score = ev.benchmarks[cfg.eval.validation]?.avg_at_k ?? -Infinity;
       if (score > state.best.score) {
@@ -288,10 +290,10 @@ function measureInitialEntropy(model: Model, world: TaskWorld, cfg: JobConfig): 
 async function baseEvaluation(
   ctx: JobContext,
   env: { modelHash: string; backend: unknown },
-  compute: () => EvalRow,
+  compute: () => Promise<EvalRow>,
 ): Promise<{ value: EvalRow; shared: boolean }> {
   const code = ctx.code;
-  if (!code?.commit) return { value: compute(), shared: false };
+  if (!code?.commit) return { value: await compute(), shared: false };
   const cfg = ctx.config;
   const parts = {
     kind: 'base-eval',

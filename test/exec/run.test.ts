@@ -276,7 +276,7 @@ describe('rlgrid run / status / ls', function () {
     assertStoreSound(store, plan, { quiet: true });
   });
 
-  it('Ctrl-C forwards SIGTERM, records interrupted jobs, prints the summary and exits 130; the next run resumes', async () => {
+  it('Ctrl-C forwards SIGINT, records interrupted jobs with it, prints the summary and exits 130; the next run resumes', async () => {
     const plan = seedPlan('i', [1, 2, 3], 60);
     const file = writePlan(root, plan);
     const child = startCli(['run', file, '-j', '2', '--runs-dir', runs], env({ RLGRID_TEST_STEP_MS: '50' }));
@@ -288,7 +288,7 @@ describe('rlgrid run / status / ls', function () {
     assert.match(r.stdout, /2 interrupted, 1 not started \(stopped by signal; run again to resume\)/);
     const recs = loadJobRecords(store, plan);
     assert.deepEqual(recs.map((x) => x.status), ['interrupted', 'interrupted', 'pending']);
-    assert.match(recs[0].reason!, /stopped by SIGTERM/);
+    assert.match(recs[0].reason!, /stopped by SIGINT/);
     assert.ok(recs[0].step! > 0 && recs[0].step! < 60);
     assertStoreSound(store, plan, { quiet: true });
 
