@@ -194,8 +194,10 @@ function indicator(shape: [number, number], idx: readonly number[]): tf.Tensor2D
 /** Masked mean over response tokens of a detached [B, L] tensor (0 without any). */
 function maskedMean(x: tf.Tensor, mask: tf.Tensor2D): number {
   return tf.tidy(() => {
-    const valid = tf.cast(tf.greater(mask, 0), 'float32');
-    return tf.div(tf.sum(tf.where(tf.greater(mask, 0), tf.mul(x, valid), tf.zerosLike(valid))), tf.maximum(tf.sum(valid), 1)).dataSync()[0];
+    const valid = tf.greater(mask, 0);
+    // where, not a product: padding may hold non-finite garbage
+    const sum = tf.sum(tf.where(valid, x, tf.zerosLike(x)));
+    return tf.div(sum, tf.maximum(tf.sum(tf.cast(valid, 'float32')), 1)).dataSync()[0];
   });
 }
 

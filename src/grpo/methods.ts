@@ -49,7 +49,7 @@ export interface LossBatch {
 
 /** Where the run is at this update; constant across the updates of one step. */
 export interface StepContext extends ScheduleContext {
-  /** token-mean entropy of this step's rollout (SPEC 4): drives the adaptive bonus's indicator */
+  /** token-mean entropy of this step's rollout (SPEC 4): the adaptive bonus's indicator under `indicator: current` */
   entropy: number;
 }
 

@@ -113,6 +113,11 @@ describe('grpo/trainer', function () {
       assert.equal(r['actor/pg_clipfrac'], 0);
       assert.deepEqual([r['rlgrid/clipfrac'], r['rlgrid/ratio_p1'], r['rlgrid/ratio_p50'], r['rlgrid/ratio_p99']], [0, 1, 1, 1]);
     }
+    // evaluations at steps 0, 2, 3: the "last 3" are the trained ones (2 and 3), never the base model's step 0
+    const evals = readJsonl<{ step: number; probe_entropy: number }>(path.join(dir, 'eval.jsonl'));
+    assert.deepEqual(evals.map((e) => e.step), [0, 2, 3]);
+    const result = JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'));
+    assert.equal(result.final.probe_entropy_last3, (evals[1].probe_entropy + evals[2].probe_entropy) / 2);
   });
 
   it("adaptive entropy bonus: 'previous' is on at step 1 and then follows the last step's entropy; 'current' this step's", async () => {

@@ -58,6 +58,20 @@ describe('report/metric: metric names', function () {
     assert.throws(() => resolve('probe_entropy@median'), /unknown reducer @median/);
   });
 
+  it('@lastN over evaluations leaves out step 0, the base model (training series keep every step)', function () {
+    // 4 evaluations: last3 = steps 10, 20, 30 either way; last4 and last9 stop at step 10
+    const v = (name: string) => Number(scalarOf(resolve(name), r)!.toFixed(9));
+    assert.deepEqual(['probe_entropy@last3', 'probe_entropy@last4', 'probe_entropy@last9'].map(v), [0.714, 0.714, 0.714]);
+    // a job with one trained evaluation: its @last3 is that evaluation alone
+    const short: JobRecord = { ...r, evals: r.evals.slice(0, 2) };
+    assert.equal(Number(scalarOf(resolve('probe_entropy@last3'), short)!.toFixed(9)), 0.834);
+    // only step 0 (nothing trained yet): the base model's value rather than nothing
+    assert.equal(Number(scalarOf(resolve('probe_entropy@last3'), { ...r, evals: r.evals.slice(0, 1) })!.toFixed(9)), 0.954);
+    // metrics series (steps 1..30): @last30 is the mean of every step
+    const all = r.metrics.map((m) => m['actor/entropy'] as number);
+    assert.ok(Math.abs(scalarOf(resolve('actor/entropy@last30'), r)! - all.reduce((a, b) => a + b) / all.length) < 1e-12);
+  });
+
   it('series drop nulls and use the row position when a row has no step', function () {
     const m = resolve('probe/entropy_delta');
     assert.equal(seriesOf(m, r)[0].step, 2); // null at step 1
