@@ -73,7 +73,8 @@ class Progress {
   async start(): Promise<void> {
     if (!useSpinner()) return;
     const { default: ora } = await import('ora');
-    this.spinner = ora({ text: this.text(), stream: process.stderr }).start();
+    // discardStdin: false: ora's default puts the terminal in raw mode, where Ctrl-C is no SIGINT
+    this.spinner = ora({ text: this.text(), stream: process.stderr, discardStdin: false }).start();
   }
 
   private eta(): string {
