@@ -76,7 +76,7 @@ export function register(program: Command): void {
     .action(
       action(async (file: string, opts: { json?: boolean; maxJobs?: string }) => {
         const { planGrid } = await import('../grid/index.ts');
-        const plan = planGrid(file, { root: projectRoot(), maxJobs: maxJobsOption(opts.maxJobs) });
+        const plan = planGrid(file, { root: projectRoot(), maxJobs: maxJobsOption(opts.maxJobs), checkFiles: true });
         if (opts.json) {
           printJson(plan);
           return;

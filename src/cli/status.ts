@@ -12,7 +12,7 @@ import { action, printJson, projectRoot, runsDir, tableClass, useColor } from '.
 /** The planner, loaded when a grid file is given (it brings yaml + ajv, which workers never need). */
 async function planGridFile(file: string, maxJobs?: number): Promise<Plan> {
   const { planGrid } = await import('../grid/index.ts');
-  return planGrid(file, { root: projectRoot(), maxJobs });
+  return planGrid(file, { root: projectRoot(), maxJobs, checkFiles: true });
 }
 
 /**

@@ -32,7 +32,7 @@ export function register(program: Command): void {
         const problems: Diagnostic[] = [];
         for (const file of files) {
           try {
-            const plan = planGrid(file, { root: projectRoot(), maxJobs });
+            const plan = planGrid(file, { root: projectRoot(), maxJobs, checkFiles: true });
             process.stdout.write(`OK ${file}: ${planSummary(plan)}\n`);
           } catch (e) {
             if (!(e instanceof UserError)) throw e;

@@ -18,6 +18,7 @@ import { formatLabels, labelMatches, selectorMatches, valueLabel } from './selec
 import { displayPath, joinSegs } from './paths.ts';
 import { loadGridWithSources, type GridSources, type LoadOptions, type Src } from './load.ts';
 import { locate, sortDiagnostics } from './yamlfile.ts';
+import { NameChecker } from './names.ts';
 
 /** The most jobs a grid may expand to unless --max-jobs says otherwise (counted before expanding). */
 export const DEFAULT_MAX_JOBS = 100_000;
@@ -124,6 +125,8 @@ export interface ExpandContext {
   displayFile?: string;
   /** refuse a grid whose axes multiply to more jobs than this (default DEFAULT_MAX_JOBS) */
   maxJobs?: number;
+  /** check model paths on disk against this project root (grid/names.ts); task names are always checked */
+  checkFilesIn?: string;
 }
 
 /** The longest prefix of a config path that a layer sets. */
@@ -198,6 +201,7 @@ export function expandGridWith(grid: Grid, ctx: ExpandContext = {}): Plan {
     ]);
   }
   const errors = new JobErrors();
+  const names_ = new NameChecker({ root: ctx.checkFilesIn });
   const jobs: PlannedJob[] = [];
   const duplicates: Plan['duplicates'] = [];
   /** job id -> full hash of its config (ids are 48 bits: a different hash under a known id is a collision) */
@@ -213,7 +217,7 @@ export function expandGridWith(grid: Grid, ctx: ExpandContext = {}): Plan {
     let canonical: string | undefined;
     if (include === undefined && templates?.enabled) {
       const fast = templates.job(choice);
-      if (fast && jobConsistencyErrors(fast.config).length === 0) ({ config, canonical } = fast);
+      if (fast && jobConsistencyErrors(fast.config).length === 0 && names_.problems(fast.config).length === 0) ({ config, canonical } = fast);
     }
     if (!config) {
       let from = 0;
@@ -224,6 +228,7 @@ export function expandGridWith(grid: Grid, ctx: ExpandContext = {}): Plan {
       if (include !== undefined) partial = applyPatch(cloneJson(partial), grid.include[include].patch);
       config = resolveJob(partial);
       const problems = jobProblems(config);
+      if (problems.length === 0) problems.push(...names_.problems(config));
       if (problems.length) {
         const layers = src ? jobLayers(src, grid, names, choice, labels, include) : [];
         for (const p of problems) errors.add(src ? locateJobProblem(file, layers, p.path, p.message) : { file, path: p.path, message: p.message }, labels);
@@ -341,9 +346,9 @@ export function expandGrid(grid: Grid): Plan {
 }
 
 /** Load a grid file (extends included) and expand it; errors point into the YAML. */
-export function planGrid(file: string, opts: LoadOptions & { maxJobs?: number } = {}): Plan {
+export function planGrid(file: string, opts: LoadOptions & { maxJobs?: number; checkFiles?: boolean } = {}): Plan {
   const { grid, sources } = loadGridWithSources(file, opts);
   const rel = path.relative(sources.root, grid.file);
   const displayFile = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : grid.file;
-  return expandGridWith(grid, { sources, displayFile, maxJobs: opts.maxJobs });
+  return expandGridWith(grid, { sources, displayFile, maxJobs: opts.maxJobs, ...(opts.checkFiles ? { checkFilesIn: sources.root } : {}) });
 }

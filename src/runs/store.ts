@@ -17,6 +17,7 @@ import { canonicalJson, shortId } from '../util/canonical.ts';
 import { UserError, type Diagnostic } from '../util/errors.ts';
 import { readJson, readJsonl, writeFileAtomic, writeJsonAtomic } from './files.ts';
 import { inspectLock, withLockSync } from './lock.ts';
+import { RESERVED_GRID_NAMES } from '../grid/names.ts';
 import {
   isStale,
   newManifest,
@@ -27,7 +28,7 @@ import {
   type Manifest,
 } from './manifest.ts';
 
-export const JOBS_DIR = 'jobs';
+export const JOBS_DIR = 'jobs'; // also in grid/names.ts RESERVED_GRID_NAMES: validate and plan refuse it as a grid name
 export const LOCK_FILE = 'job.lock';
 
 export interface Store {
@@ -46,7 +47,7 @@ export const jobLockFile = (dir: string): string => path.join(dir, LOCK_FILE);
 
 /** Grid names become directory names next to jobs/. */
 export function checkGridName(name: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name === JOBS_DIR)
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name === JOBS_DIR || RESERVED_GRID_NAMES.includes(name))
     throw new UserError([
       { path: 'name', message: `grid name ${JSON.stringify(name)} cannot name a run directory (letters, digits, . _ -; not "${JOBS_DIR}")` },
     ]);
