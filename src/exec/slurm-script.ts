@@ -86,7 +86,8 @@ export function parseSlurmOptions(v: SlurmCliValues): SlurmOptions {
     const name = a.split('=')[0];
     if (!a.startsWith('-') || a === '-' || a === '--') bad('--sbatch-arg', a, 'one sbatch option token starting with - (--name=value, --flag or -Xvalue)');
     else if (CONTROL_RE.test(a)) bad('--sbatch-arg', a, 'no control characters (newlines, tabs)');
-    else if (RESERVED_SBATCH_OPTIONS.includes(name) || (/^-[aoeDH]/.test(a) && !a.startsWith('--')))
+    // sbatch (getopt_long) takes any unique prefix of a long option: --outp is --output
+    else if (RESERVED_SBATCH_OPTIONS.includes(name) || (/^-[aoeDH]/.test(a) && !a.startsWith('--')) || (name.length > 2 && name.startsWith('--') && RESERVED_SBATCH_OPTIONS.some((r) => r.startsWith('--') && r.startsWith(name))))
       bad('--sbatch-arg', a, `an option other than ${RESERVED_SBATCH_OPTIONS.join(' ')} (rlgrid sets those)`);
     else out.sbatchArgs.push(a);
   }

@@ -129,7 +129,7 @@ export function resolveRunArg(arg: string, runsDir: string): RunArg {
   const sel = /^(.*?):([A-Za-z_][\w.-]*=.*)$/.exec(arg);
   if (sel) {
     const { plan, records } = loadGridRecords(sel[1], runsDir);
-    const selector = parseSelector(sel[2]);
+    const selector = parseSelector(sel[2], plan.axes);
     const all = planRecords(plan, records);
     const hits = all.filter((r) => matchesSelector(r.labels, selector));
     if (hits.length !== 1) {

@@ -89,6 +89,9 @@ function planShapeError(p: unknown): string | null {
 
 /** The frozen plan of a grid under this store; a clear error when there is none or it is corrupt. */
 export function gridPlan(store: Store, name: string): Plan {
+  // a grid name, never a path: `status ../x` must not read outside the runs directory
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name.includes('..') || RESERVED_GRID_NAMES.includes(name))
+    throw new UserError([{ path: 'grid', message: `${JSON.stringify(name)} is not a grid name (letters, digits, . _ -) under ${store.root}; a grid file (.yaml) or a plan.json path also works` }]);
   const file = planFile(store, name);
   if (!fs.existsSync(file)) {
     const known = listGrids(store);
