@@ -1,7 +1,12 @@
 // Planner benchmark: a synthetic grid of 5 axes x 10 = 100,000 jobs, every job
 // resolved, validated (job schema + consistency rules), hashed and deduped.
 // Target: under 2 s. Run: npm run bench -- planner
-import { expandGrid } from '../src/grid/expand.ts';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expandGrid, planGrid } from '../src/grid/expand.ts';
+import { UserError } from '../src/util/errors.ts';
 import { getValidators } from '../src/grid/schema.ts';
 import type { Grid } from '../src/grid/types.ts';
 
@@ -69,6 +74,38 @@ export async function benchPlanner(): Promise<void> {
   console.log(`  wall: best ${s(best.wall)}, median ${s(runs[1].wall)}; cpu (this process): ${s(best.cpu)}`);
   console.log(`  ${Math.round(jobs / (best.wall / 1000)).toLocaleString('en-US')} jobs/s (wall, best run)`);
   console.log(`  target < 2 s: ${best.wall < 2000 ? 'ok' : best.cpu < 2000 ? 'MISSED on wall time (cpu time ok: the machine is busy?)' : 'MISSED'}`);
+  benchRefuseHuge();
+}
+
+/** A grid file of 40 two-entry axes (2^40 jobs): load it and have the planner refuse it before expanding. */
+function benchRefuseHuge(): void {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlgrid-bench-'));
+  try {
+    const lines = ['version: 1', 'name: huge', 'axes:'];
+    for (let i = 0; i < 40; i++) lines.push(`  a${i}:`, '    v0: {}', `    v1: {seed: ${i + 2}}`);
+    const file = path.join(dir, 'huge.yaml');
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    const refuse = (): number => {
+      const t = performance.now();
+      try {
+        planGrid(file, { root: dir });
+      } catch (e) {
+        if (e instanceof UserError && /over the limit/.test(e.message)) return performance.now() - t;
+        throw e;
+      }
+      throw new Error('the 2^40-job grid was not refused');
+    };
+    const cold = refuse(); // the first grid this process loads: the grid schema's ajv compile included
+    const warm = refuse();
+    const t = performance.now();
+    const cli = spawnSync(process.execPath, [path.join(import.meta.dirname, '..', 'bin', 'rlgrid.js'), 'validate', file], { encoding: 'utf8' });
+    const cliMs = performance.now() - t;
+    if (cli.status !== 2) throw new Error(`rlgrid validate: exit ${cli.status}: ${cli.stderr}`);
+    console.log(`refuse a 2^40-job grid (40 axes x 2; load, count, refuse, --max-jobs 100000): first in a process ${cold.toFixed(0)} ms, again ${warm.toFixed(0)} ms; target < 1 s: ${cold < 1000 ? 'ok' : 'MISSED'}`);
+    console.log(`  \`rlgrid validate\` on it, process start included: ${cliMs.toFixed(0)} ms, exit 2`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await benchPlanner();

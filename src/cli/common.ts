@@ -60,3 +60,11 @@ export function reportError(e: unknown): number {
   process.stderr.write(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   return EXIT_FAILED;
 }
+
+/** --max-jobs N: the most jobs a grid may expand to (counted before expanding); undefined: the planner's default. */
+export function maxJobsOption(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--max-jobs ${v}: expected an integer >= 1`);
+  return n;
+}

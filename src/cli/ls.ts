@@ -27,8 +27,8 @@ export function register(program: Command): void {
           process.stdout.write(`no grids under ${store.root}\n`);
           return 0;
         }
-        const t = makeTable(['grid', 'jobs', ...JOB_STATUSES]);
-        for (const g of grids) t.push([g.grid, String(g.jobs), ...JOB_STATUSES.map((s) => String(g.counts[s]))]);
+        const t = makeTable(['grid', 'jobs', ...JOB_STATUSES, 'corrupt']);
+        for (const g of grids) t.push([g.grid, String(g.jobs), ...JOB_STATUSES.map((s) => String(g.counts[s])), String(g.counts.corrupt)]);
         process.stdout.write(t.toString() + '\n');
         return 0;
       }),

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { getPath, isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
 import type { Plan } from '../grid/types.ts';
-import { action, printJson, projectRoot, tableClass, useColor } from './common.ts';
+import { action, maxJobsOption, printJson, projectRoot, tableClass, useColor } from './common.ts';
 import { planSummary } from './validate.ts';
 
 /**
@@ -72,10 +72,11 @@ export function register(program: Command): void {
     .description('expand a grid into its jobs and show them (nothing is written)')
     .argument('<grid>', 'grid file (YAML)')
     .option('--json', 'print the plan as JSON')
+    .option('--max-jobs <n>', 'refuse a grid that expands to more jobs (default 100000)')
     .action(
-      action(async (file: string, opts: { json?: boolean }) => {
+      action(async (file: string, opts: { json?: boolean; maxJobs?: string }) => {
         const { planGrid } = await import('../grid/index.ts');
-        const plan = planGrid(file, { root: projectRoot() });
+        const plan = planGrid(file, { root: projectRoot(), maxJobs: maxJobsOption(opts.maxJobs), checkFiles: true });
         if (opts.json) {
           printJson(plan);
           return;

@@ -172,6 +172,7 @@ export async function reproduceCommand(run: string, opts: ReproduceOpts): Promis
   const lastOrig = orig.metrics.reduce((m, r) => (typeof r.step === 'number' && r.step > m ? r.step : m), 0);
   const upto = n ?? steps;
   if (upto > steps) throw new UserError(`--steps ${upto}: job ${orig.id} has ${steps} steps`);
+  if (orig.status === 'corrupt') throw new UserError(`job ${orig.id} is corrupt: ${orig.problem ?? 'its files contradict its manifest'}; nothing to compare`);
   if (orig.status !== 'done' && n === undefined)
     throw new UserError(`job ${orig.id} is ${orig.status} (last step ${lastOrig} of ${steps}): reproduce compares a finished job, or its first N steps with --steps N`);
   if (lastOrig < upto) throw new UserError(`job ${orig.id} has metrics up to step ${lastOrig}: cannot compare ${upto} steps`);

@@ -8,7 +8,7 @@ import type { CodeVersion } from '../runs/manifest.ts';
 import type { Store } from '../runs/store.ts';
 import { UserError, EXIT_FAILED, EXIT_OK } from '../util/errors.ts';
 import type { RunCliValues } from '../exec/slurm.ts';
-import { action, projectRoot, runsDir, useColor, useSpinner } from './common.ts';
+import { action, maxJobsOption, projectRoot, runsDir, useColor, useSpinner } from './common.ts';
 import { fmtSeconds, labelText, makeTable, planFromArg } from './status.ts';
 
 export const EXIT_INTERRUPTED = 130;
@@ -21,6 +21,7 @@ interface RunOpts extends RunCliValues {
   retries: string;
   only?: string[];
   dryRun?: boolean;
+  maxJobs?: string;
   rerunStale?: boolean;
   runsDir?: string;
   /** false with --no-check: do not judge the grid's claims at the end */
@@ -73,7 +74,8 @@ class Progress {
   async start(): Promise<void> {
     if (!useSpinner()) return;
     const { default: ora } = await import('ora');
-    this.spinner = ora({ text: this.text(), stream: process.stderr }).start();
+    // discardStdin: false: ora's default puts the terminal in raw mode, where Ctrl-C is no SIGINT
+    this.spinner = ora({ text: this.text(), stream: process.stderr, discardStdin: false }).start();
   }
 
   private eta(): string {
@@ -202,6 +204,7 @@ export function register(program: Command): void {
     .option('--only <axis=label>', 'run only jobs with this label (repeatable; same axis = either)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
     .option('--rerun-stale', 're-run done jobs whose code changed (old results move to <job>/previous/<n>/)')
     .option('--dry-run', 'show what would run, change nothing')
+    .option('--max-jobs <n>', 'refuse a grid that expands to more jobs (default 100000)')
     .option('--no-check', "do not judge the grid's claims at the end (by default a gated claim that does not hold exits 1)")
     .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
     .option('--executor <kind>', 'where jobs run: local (worker processes here) or slurm (a Slurm job array; docs/slurm.md)', 'local')
@@ -217,7 +220,7 @@ export function register(program: Command): void {
         if (process.env.RLGRID_VALIDATE_MANIFEST === '1') (await import('../runs/schema.ts')).enableManifestValidation();
         const jobsN = positiveInt('--jobs', opts.jobs, 1);
         const retries = positiveInt('--retries', opts.retries, 0);
-        const plan = await planFromArg(grid);
+        const plan = await planFromArg(grid, maxJobsOption(opts.maxJobs));
         const { checkJobFiles, checkGridName, freezePlan, openStore } = await import('../runs/store.ts');
         const { selectJobs } = await import('../runs/select.ts');
         const { codeVersion } = await import('../exec/code.ts');

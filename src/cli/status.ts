@@ -10,16 +10,16 @@ import { UserError } from '../util/errors.ts';
 import { action, printJson, projectRoot, runsDir, tableClass, useColor } from './common.ts';
 
 /** The planner, loaded when a grid file is given (it brings yaml + ajv, which workers never need). */
-async function planGridFile(file: string): Promise<Plan> {
+async function planGridFile(file: string, maxJobs?: number): Promise<Plan> {
   const { planGrid } = await import('../grid/index.ts');
-  return planGrid(file, { root: projectRoot() });
+  return planGrid(file, { root: projectRoot(), maxJobs, checkFiles: true });
 }
 
 /**
  * What `run GRID` plans: a frozen plan file (*.json), a grid file, or a grid
  * name found as grids/<name>.yaml.
  */
-export async function planFromArg(arg: string): Promise<Plan> {
+export async function planFromArg(arg: string, maxJobs?: number): Promise<Plan> {
   if (arg.endsWith('.json')) return (await import('../runs/store.ts')).readPlanFile(path.resolve(arg));
   let file = path.resolve(arg);
   if (!fs.existsSync(file)) {
@@ -28,7 +28,7 @@ export async function planFromArg(arg: string): Promise<Plan> {
     if (!named) throw new UserError([{ file, message: `no such grid file${byName ? ` (nor grids/${arg}.yaml)` : ''}` }]);
     file = named;
   }
-  return planGridFile(file);
+  return planGridFile(file, maxJobs);
 }
 
 /** The grid name `status GRID` means: a name under runs/, or a grid/plan file naming one. */

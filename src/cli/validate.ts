@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { UserError, type Diagnostic } from '../util/errors.ts';
 import type { Plan } from '../grid/types.ts';
-import { action, projectRoot } from './common.ts';
+import { action, maxJobsOption, projectRoot } from './common.ts';
 
 /** One line summing a plan up: jobs, label sets sharing a job, axis sizes. */
 export function planSummary(plan: Plan): string {
@@ -24,13 +24,15 @@ export function register(program: Command): void {
     .command('validate')
     .description('check grid files: schema, rules and every expanded job (exit 2 listing every problem)')
     .argument('<grid...>', 'grid files (YAML)')
+    .option('--max-jobs <n>', 'refuse a grid that expands to more jobs (default 100000)')
     .action(
-      action(async (files: string[]) => {
+      action(async (files: string[], opts: { maxJobs?: string }) => {
+        const maxJobs = maxJobsOption(opts.maxJobs);
         const { planGrid } = await import('../grid/index.ts');
         const problems: Diagnostic[] = [];
         for (const file of files) {
           try {
-            const plan = planGrid(file, { root: projectRoot() });
+            const plan = planGrid(file, { root: projectRoot(), maxJobs, checkFiles: true });
             process.stdout.write(`OK ${file}: ${planSummary(plan)}\n`);
           } catch (e) {
             if (!(e instanceof UserError)) throw e;

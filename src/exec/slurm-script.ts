@@ -86,7 +86,8 @@ export function parseSlurmOptions(v: SlurmCliValues): SlurmOptions {
     const name = a.split('=')[0];
     if (!a.startsWith('-') || a === '-' || a === '--') bad('--sbatch-arg', a, 'one sbatch option token starting with - (--name=value, --flag or -Xvalue)');
     else if (CONTROL_RE.test(a)) bad('--sbatch-arg', a, 'no control characters (newlines, tabs)');
-    else if (RESERVED_SBATCH_OPTIONS.includes(name) || (/^-[aoeDH]/.test(a) && !a.startsWith('--')))
+    // sbatch (getopt_long) takes any unique prefix of a long option: --outp is --output
+    else if (RESERVED_SBATCH_OPTIONS.includes(name) || (/^-[aoeDH]/.test(a) && !a.startsWith('--')) || (name.length > 2 && name.startsWith('--') && RESERVED_SBATCH_OPTIONS.some((r) => r.startsWith('--') && r.startsWith(name))))
       bad('--sbatch-arg', a, `an option other than ${RESERVED_SBATCH_OPTIONS.join(' ')} (rlgrid sets those)`);
     else out.sbatchArgs.push(a);
   }
@@ -156,6 +157,35 @@ export interface ScriptInput {
   rerunStale: boolean;
 }
 
+/** Seconds before the time limit at which Slurm sends the task script SIGTERM (--signal=B:TERM@N). */
+export const SIGNAL_LEAD_S = 120;
+
+/**
+ * The --signal lead time for these options: SIGNAL_LEAD_S, or none where the
+ * time limit is under 5 minutes (Slurm may send it up to 60 s early: the job
+ * would stop as it starts; it still gets SIGTERM at the limit) or the user
+ * passed --signal of their own.
+ */
+export function signalLead(o: SlurmOptions): number | null {
+  if (o.sbatchArgs.some((a) => /^--sig(n(a(l)?)?)?(=|$)/.test(a))) return null;
+  const limit = o.time !== undefined ? timeLimitSeconds(o.time) : null;
+  if (limit !== null && limit < 300) return null;
+  return SIGNAL_LEAD_S;
+}
+
+/** A Slurm time limit in seconds (null: unlimited). */
+export function timeLimitSeconds(t: string): number | null {
+  if (t === 'UNLIMITED' || t === 'INFINITE') return null;
+  const [days, rest] = t.includes('-') ? [Number(t.split('-')[0]), t.split('-')[1]] : [0, t];
+  const parts = rest.split(':').map(Number);
+  let s: number;
+  if (t.includes('-')) s = (parts[0] ?? 0) * 3600 + (parts[1] ?? 0) * 60 + (parts[2] ?? 0); // D-H[:M[:S]]
+  else if (parts.length === 1) s = parts[0] * 60; // MIN
+  else if (parts.length === 2) s = parts[0] * 60 + parts[1]; // MIN:SEC
+  else s = parts[0] * 3600 + parts[1] * 60 + parts[2]; // H:MIN:SEC
+  return days * 86400 + s;
+}
+
 /** How many times a task tries again when the job's lock is held (a cancelled task of an earlier submission still ending), 5 s apart. */
 export const LOCKED_RETRIES = 12;
 
@@ -186,6 +216,7 @@ export function sbatchScript(inp: ScriptInput): string {
     ...(o.cpusPerTask ? [`--cpus-per-task=${o.cpusPerTask}`] : []),
     ...(o.gpus ? [`--gpus=${o.gpus}`] : []),
     ...(o.mem ? [`--mem=${o.mem}`] : []),
+    ...(signalLead(o) !== null ? [`--signal=B:TERM@${signalLead(o)}`] : []),
   ].map((d) => `#SBATCH ${d}`);
   for (const a of o.sbatchArgs) directives.push(sbatchDirective(a));
 
@@ -212,15 +243,26 @@ export function sbatchScript(inp: ScriptInput): string {
     `export RLGRID_RUNS_DIR=${shQuote(runs)}`,
     ...(inp.jobRunner !== undefined ? [`export RLGRID_JOB_RUNNER=${shQuote(inp.jobRunner)}`] : []),
     'stopped=',
-    // Slurm signals every process of the task (time limit, scancel): rlgrid exec stops at its next
-    // step boundary and records `interrupted`; this shell only notes it and starts nothing more.
-    `trap 'stopped=1; echo "rlgrid: SIGTERM at $(date -Iseconds) (time limit, scancel or shutdown): the job stops at its next step boundary"' TERM`,
+    'child=',
+    // SIGTERM reaches this shell alone (--signal=B:TERM ahead of the time limit) or every process of
+    // the task (time limit, scancel): the shell forwards it to rlgrid exec, which stops at its next
+    // step boundary with a checkpoint and records `interrupted` (it ignores the repeat when it got
+    // one itself); a second SIGTERM kills it at once. The shell starts nothing more.
+    `trap 'if [ -n "$stopped" ]; then echo "rlgrid: SIGTERM again at $(date -Iseconds): killing the job now"; [ -z "$child" ] || kill -KILL "$child" 2>/dev/null; else stopped=1; echo "rlgrid: SIGTERM at $(date -Iseconds) (time limit ahead, scancel or shutdown): the job stops at its next step boundary"; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null; fi' TERM`,
     `echo "${TASK_START} $task = Slurm job \${SLURM_ARRAY_JOB_ID:-?}_$task (job id \${SLURM_JOB_ID:-?}) on $(hostname): job $job, start $(date -Iseconds)"`,
     'rc=75',
     `for try in $(seq ${LOCKED_RETRIES}); do`,
     '  [ -z "$stopped" ] || break',
-    `  ${exec.join(' ')} >>"$dir/log.txt" 2>&1`,
+    // in the background: bash runs a trap only between commands, and `wait` is one it interrupts
+    `  ${exec.join(' ')} >>"$dir/log.txt" 2>&1 &`,
+    '  child=$!',
+    '  wait "$child"',
     '  rc=$?',
+    // a trap interrupts the wait: wait again while the job runs, then take its own exit status
+    // (bash keeps it for a pid it reaped; 127: it has none)
+    '  while kill -0 "$child" 2>/dev/null; do wait "$child"; rc=$?; done',
+    '  wait "$child"; r=$?; [ "$r" = 127 ] || rc=$r',
+    '  child=',
     '  [ "$rc" = 75 ] || break',
     '  echo "rlgrid: job $job is being run by another process (exit 75); trying again in 5 s"',
     '  sleep 5',

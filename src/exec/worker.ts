@@ -13,7 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JobContext, JobRunner } from '../runs/context.ts';
 import { jobLockFile, moveResultsAside, readJobConfig, recoverMoveAside } from '../runs/store.ts';
-import { tryLock } from '../runs/lock.ts';
+import { readLockInfo, tryLock } from '../runs/lock.ts';
+import { setWriteGuard } from '../runs/files.ts';
 import {
   isStale,
   newManifest,
@@ -120,7 +121,26 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     return EXEC_LOCKED;
   }
   const handle = lock.handle;
-  handle.startHeartbeat();
+  // Another host took the lock over (this process looked dead to it: no
+  // heartbeat for the stale time). From then on the job is theirs: stop at
+  // once and write nothing more into its directory, the manifest included.
+  let lost = false;
+  const onLost = (): void => {
+    if (lost) return;
+    lost = true;
+    const now = readLockInfo(handle.file);
+    log(`!! the job lock was taken over${now ? ` by pid ${now.pid} on ${now.host}` : ''}: stopping now, writing nothing more`);
+    process.exit(EXEC_LOCKED);
+  };
+  const releaseLock = (): void => {
+    setWriteGuard(null);
+    handle.release();
+  };
+  const inDir = (file: string): boolean => !path.relative(dir, path.resolve(file)).startsWith('..');
+  handle.startHeartbeat(undefined, onLost);
+  setWriteGuard((file) => {
+    if (!lost && inDir(file) && !handle.owned()) onLost();
+  });
   // Tests hold start-up here (lock taken, manifest not yet "running") to signal into it.
   const hold = Number(process.env.RLGRID_TEST_HOLD_START_MS ?? 0);
   if (hold > 0) await new Promise((r) => setTimeout(r, hold));
@@ -142,7 +162,7 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     if (m.status === 'done') {
       if (!(opts.rerunStale && isStale(m, code) === true)) {
         unhookSignals();
-        handle.release();
+        releaseLock();
         say(`job ${m.id} is already done`);
         return EXEC_DONE;
       }
@@ -168,7 +188,7 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     writeManifest(dir, m);
   } catch (e) {
     unhookSignals();
-    handle.release();
+    releaseLock();
     throw e;
   }
 
@@ -189,7 +209,7 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
       if (handle.owned()) writeManifest(dir, m);
       else log(`!! lost the job lock; manifest not updated (${status}: ${reason ?? ''})`);
     } finally {
-      handle.release();
+      releaseLock();
     }
   };
 
@@ -222,7 +242,10 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     cacheDir: opts.cacheDir ?? process.env[CACHE_DIR_ENV] ?? path.join(opts.projectRoot ?? process.cwd(), '.cache'),
     code: m.code,
     log,
-    shouldStop: () => stopSignal !== null,
+    shouldStop: () => {
+      if (!handle.owned()) onLost();
+      return stopSignal !== null;
+    },
     recordEnvironment: (env) => {
       m = { ...m, environment: { ...m.environment, ...env } };
       if (handle.owned()) writeManifest(dir, m);

@@ -18,6 +18,10 @@ import { formatLabels, labelMatches, selectorMatches, valueLabel } from './selec
 import { displayPath, joinSegs } from './paths.ts';
 import { loadGridWithSources, type GridSources, type LoadOptions, type Src } from './load.ts';
 import { locate, sortDiagnostics } from './yamlfile.ts';
+import { NameChecker } from './names.ts';
+
+/** The most jobs a grid may expand to unless --max-jobs says otherwise (counted before expanding). */
+export const DEFAULT_MAX_JOBS = 100_000;
 
 /** At most this many distinct diagnostics are reported for invalid jobs. */
 const MAX_JOB_DIAGNOSTICS = 100;
@@ -119,6 +123,10 @@ export interface ExpandContext {
   fast?: boolean;
   /** Plan.grid.file: how the plan names the grid file (default grid.file) */
   displayFile?: string;
+  /** refuse a grid whose axes multiply to more jobs than this (default DEFAULT_MAX_JOBS) */
+  maxJobs?: number;
+  /** check model paths on disk against this project root (grid/names.ts); task names are always checked */
+  checkFilesIn?: string;
 }
 
 /** The longest prefix of a config path that a layer sets. */
@@ -175,7 +183,25 @@ export function expandGridWith(grid: Grid, ctx: ExpandContext = {}): Plan {
   const units = unitsOf(grid, names, entries);
   const src = ctx.sources;
   const file = ctx.displayFile ?? grid.file;
+  // Count before expanding: a product of many axes is refused in microseconds, not after filling memory.
+  const maxJobs = ctx.maxJobs ?? DEFAULT_MAX_JOBS;
+  const upper = units.reduce((n, u) => n * entries[u[0]].length, 1) + grid.include.length;
+  if (upper > maxJobs) {
+    const each = units.map((u) => `${u.map((i) => names[i]).join('+')} ${entries[u[0]].length}`);
+    const sizes = each.length > 6 ? `${each.slice(0, 5).join(' x ')} x ... (${each.length} axes)` : each.join(' x ');
+    const at = src && names.length ? src.axes[names[0]]?.src : undefined;
+    const pos = at ? locate(at.yf, at.raw.slice(0, 1)) : undefined;
+    throw new UserError([
+      {
+        file: at ? at.yf.display : file,
+        ...(pos ? { line: pos.line, col: pos.col } : {}),
+        path: 'axes',
+        message: `the axes multiply to ${upper.toLocaleString('en-US')} jobs (${sizes}${grid.include.length ? `, + ${grid.include.length} includes` : ''}; before exclude), over the limit of ${maxJobs.toLocaleString('en-US')} (--max-jobs N to allow more)`,
+      },
+    ]);
+  }
   const errors = new JobErrors();
+  const names_ = new NameChecker({ root: ctx.checkFilesIn });
   const jobs: PlannedJob[] = [];
   const duplicates: Plan['duplicates'] = [];
   /** job id -> full hash of its config (ids are 48 bits: a different hash under a known id is a collision) */
@@ -191,7 +217,7 @@ export function expandGridWith(grid: Grid, ctx: ExpandContext = {}): Plan {
     let canonical: string | undefined;
     if (include === undefined && templates?.enabled) {
       const fast = templates.job(choice);
-      if (fast && jobConsistencyErrors(fast.config).length === 0) ({ config, canonical } = fast);
+      if (fast && jobConsistencyErrors(fast.config).length === 0 && names_.problems(fast.config).length === 0) ({ config, canonical } = fast);
     }
     if (!config) {
       let from = 0;
@@ -202,6 +228,7 @@ export function expandGridWith(grid: Grid, ctx: ExpandContext = {}): Plan {
       if (include !== undefined) partial = applyPatch(cloneJson(partial), grid.include[include].patch);
       config = resolveJob(partial);
       const problems = jobProblems(config);
+      if (problems.length === 0) problems.push(...names_.problems(config));
       if (problems.length) {
         const layers = src ? jobLayers(src, grid, names, choice, labels, include) : [];
         for (const p of problems) errors.add(src ? locateJobProblem(file, layers, p.path, p.message) : { file, path: p.path, message: p.message }, labels);
@@ -319,9 +346,9 @@ export function expandGrid(grid: Grid): Plan {
 }
 
 /** Load a grid file (extends included) and expand it; errors point into the YAML. */
-export function planGrid(file: string, opts: LoadOptions = {}): Plan {
+export function planGrid(file: string, opts: LoadOptions & { maxJobs?: number; checkFiles?: boolean } = {}): Plan {
   const { grid, sources } = loadGridWithSources(file, opts);
   const rel = path.relative(sources.root, grid.file);
   const displayFile = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : grid.file;
-  return expandGridWith(grid, { sources, displayFile });
+  return expandGridWith(grid, { sources, displayFile, maxJobs: opts.maxJobs, ...(opts.checkFiles ? { checkFilesIn: sources.root } : {}) });
 }

@@ -9,6 +9,7 @@ import { contentHash } from '../util/canonical.ts';
 import { isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
 import type { Claim, Grid, Labels, Selector, TableSpec } from './types.ts';
 import { displayPath, labelProblem, nameProblem, suggestion, type Seg } from './paths.ts';
+import { RESERVED_GRID_NAMES } from './names.ts';
 import { getValidators, UNSET } from './schema.ts';
 import { schemaProblems } from './messages.ts';
 import { applyPatch, cloneJson, mergeSources, normalizePatch } from './patch.ts';
@@ -210,7 +211,7 @@ function filePatch(ctx: Ctx, yf: YamlFile, raw: Json, at: Seg[]): { patch: JsonO
 /** Merge one file's content over the merged parent (see docs/grid-dsl.md, "extends"). */
 function mergeFile(ctx: Ctx, m: Merged, yf: YamlFile, g: JsonObject, hasParent: boolean): void {
   if (typeof g.name === 'string') {
-    const problem = nameProblem(g.name, 'the grid name');
+    const problem = nameProblem(g.name, 'the grid name') ?? (RESERVED_GRID_NAMES.includes(g.name) ? `the grid name ${JSON.stringify(g.name)} is reserved: the runs directory keeps runs/${g.name}/ for itself` : undefined);
     if (problem) ctx.at(src(yf, ['name']), problem);
     m.name = { value: g.name, src: src(yf, ['name']) };
   }

@@ -24,6 +24,63 @@ export const MAX_ALIASES = 100;
 /** Grid files are small; a bigger file is a mistake (or an attack). */
 export const MAX_FILE_BYTES = 1 << 20;
 
+/** Nesting a grid file may use (its deepest real paths are under 10); deeper is refused before parsing. */
+export const MAX_DEPTH = 64;
+
+/**
+ * Where a text nests deeper than MAX_DEPTH (flow brackets plus block
+ * indentation levels), found without parsing: the parser and every later
+ * walk over the document recurse, and a stack overflow is no message.
+ */
+export function tooDeep(text: string): Located | null {
+  const indents: number[] = [];
+  let flow = 0;
+  let quote: string | null = null;
+  let line = 1;
+  let lineStart = 0;
+  let atLineStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') {
+      line++;
+      lineStart = i + 1;
+      atLineStart = true;
+      if (quote === "'" || quote === '"') continue; // multi-line quoted scalars
+      continue;
+    }
+    if (atLineStart && flow === 0 && quote === null) {
+      if (c === ' ') continue;
+      atLineStart = false;
+      if (c === '#') {
+        const nl = text.indexOf('\n', i);
+        i = (nl < 0 ? text.length : nl) - 1;
+        continue;
+      }
+      const indent = i - lineStart;
+      while (indents.length && indents[indents.length - 1] >= indent) indents.pop();
+      indents.push(indent);
+      if (indents.length > MAX_DEPTH) return { line, col: indent + 1 };
+    }
+    atLineStart = false;
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = null;
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      const prev = i > 0 ? text[i - 1] : ' ';
+      if (/[\s[{,:]/.test(prev)) quote = c; // an opening quote, not an apostrophe inside a word
+    } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]))) {
+      const nl = text.indexOf('\n', i);
+      i = (nl < 0 ? text.length : nl) - 1;
+    } else if (c === '[' || c === '{') {
+      flow++;
+      if (flow + indents.length > MAX_DEPTH) return { line, col: i - lineStart + 1 };
+    } else if ((c === ']' || c === '}') && flow > 0) flow--;
+  }
+  return null;
+}
+
 const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
 
 export interface YamlFile {
@@ -59,6 +116,8 @@ export function readYaml(file: string, display: string): { yf?: YamlFile; diags:
     const code = (e as NodeJS.ErrnoException).code;
     return { diags: [{ file: display, message: code === 'ENOENT' ? 'no such file' : `cannot read the file (${code ?? String(e)})` }] };
   }
+  const deep = tooDeep(text);
+  if (deep) return { diags: [{ file: display, ...deep, message: `nested more than ${MAX_DEPTH} levels deep: a grid file is a few levels of maps and lists` }] };
   const lc = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lc,

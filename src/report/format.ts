@@ -32,7 +32,7 @@ export function statText(s: Stat, f: Pick<Field, 'decimals' | 'unit'>, rowDone: 
   return t;
 }
 
-const NOT_FINISHED: (keyof JobTally)[] = ['failed', 'interrupted', 'running', 'pending', 'missing'];
+const NOT_FINISHED: (keyof JobTally)[] = ['corrupt', 'failed', 'interrupted', 'running', 'pending', 'missing'];
 
 /** "failed 1, missing 1": the jobs of a row that give no numbers. */
 export function notFinishedText(t: JobTally): string {

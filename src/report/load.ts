@@ -6,7 +6,7 @@ import path from 'node:path';
 import { expandGrid } from '../grid/expand.ts';
 import { loadGrid } from '../grid/load.ts';
 import type { Grid, Plan } from '../grid/types.ts';
-import { gridPlan, JOBS_DIR, jobDir, jobStatus, listGrids, loadJobRecords, openStore, planFile, readPlanFile, type Store } from '../runs/store.ts';
+import { gridPlan, integrityProblem, JOBS_DIR, jobDir, jobStatus, listGrids, loadJobRecords, openStore, planFile, readPlanFile, type Store } from '../runs/store.ts';
 import { readManifest } from '../runs/manifest.ts';
 import { UserError } from '../util/errors.ts';
 import { readJobDir } from './jobdir.ts';
@@ -49,6 +49,7 @@ export function loadRecords(store: Store, plan: Plan): JobRecord[] {
     if (!fs.existsSync(s.dir)) return { id: s.id, labels: s.labels, status: 'missing', config: s.config, metrics: [], evals: [], dir: s.dir };
     const rec = readJobDir(s.dir, { id: s.id, labels: s.labels });
     rec.status = s.status;
+    if (s.status === 'corrupt' && s.reason) rec.problem = s.reason;
     if (!rec.config) rec.config = s.config;
     return rec;
   });
@@ -94,13 +95,21 @@ export function loadGridRecords(
     store = openStore(path.dirname(path.resolve(grid)));
   } else plan = gridPlan(store, grid);
   if (!labelOrder) labelOrder = declaredOrder(plan, store, readGridFile);
-  return { plan, records: loadRecords(store, plan), store, warnings, ...(labelOrder ? { labelOrder } : {}) };
+  const records = loadRecords(store, plan);
+  // counted as not finished in every table and claim; here is why
+  for (const r of records) if (r.status === 'corrupt') warnings.push(`job ${r.id} is corrupt (not counted as done): ${r.problem ?? '?'}`);
+  return { plan, records, store, warnings, ...(labelOrder ? { labelOrder } : {}) };
 }
 
 /** A job's directory read as a record, with the store's judgement of its status. */
 export function readJob(dir: string, meta: { id?: string; labels?: JobRecord['labels'] } = {}): JobRecord {
   const rec = readJobDir(dir, meta);
-  if (rec.status !== 'missing' && fs.existsSync(path.join(dir, 'manifest.json'))) rec.status = jobStatus(dir, readManifest(dir));
+  if (rec.status !== 'missing' && fs.existsSync(path.join(dir, 'manifest.json'))) {
+    const status = jobStatus(dir, readManifest(dir));
+    const problem = rec.config ? integrityProblem(dir, status, rec.config.train.steps) : null;
+    rec.status = problem ? 'corrupt' : status;
+    if (problem) rec.problem = problem;
+  }
   return rec;
 }
 
@@ -120,7 +129,7 @@ export function resolveRunArg(arg: string, runsDir: string): RunArg {
   const sel = /^(.*?):([A-Za-z_][\w.-]*=.*)$/.exec(arg);
   if (sel) {
     const { plan, records } = loadGridRecords(sel[1], runsDir);
-    const selector = parseSelector(sel[2]);
+    const selector = parseSelector(sel[2], plan.axes);
     const all = planRecords(plan, records);
     const hits = all.filter((r) => matchesSelector(r.labels, selector));
     if (hits.length !== 1) {

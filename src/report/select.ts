@@ -42,9 +42,12 @@ export function formatSelector(sel: Selector): string {
  * Parse `axis=label[,axis=label]`. A comma splits only where the next piece
  * is another `axis=`, so labels may contain commas.
  */
-export function parseSelector(text: string): Selector {
+export function parseSelector(text: string, axes?: readonly string[]): Selector {
   const sel: Selector = {};
-  const parts = text.split(/,(?=\s*[A-Za-z_][\w.-]*\s*=)/);
+  // With the grid's axes known, a comma starts a new pair only before one of
+  // them: a label holding "," or "=" ("a,b=c") is then selected exactly.
+  const next = axes?.length ? `(?:${axes.map((a) => a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})` : '[A-Za-z_][\\w.-]*';
+  const parts = text.split(new RegExp(`,(?=\\s*${next}\\s*=)`));
   for (const part of parts) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw new UserError(`bad selector "${text}": expected axis=label[,axis=label]`);

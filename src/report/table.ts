@@ -105,7 +105,7 @@ const pct = (v: unknown): number | null => {
 };
 
 function tally(records: readonly JobRecord[]): JobTally {
-  const t: JobTally = { total: 0, pending: 0, running: 0, done: 0, failed: 0, interrupted: 0, missing: 0 };
+  const t: JobTally = { total: 0, pending: 0, running: 0, done: 0, failed: 0, interrupted: 0, missing: 0, corrupt: 0 };
   for (const r of records) {
     t.total++;
     // a job that says done but has no result.json cannot be read: it counts as missing

@@ -10,7 +10,8 @@ export type BenchmarkEval = StoredBenchmarkEval;
 export type EvalRow = StoredEvalRow;
 export type Result = StoredResult;
 
-export type JobStatus = 'pending' | 'running' | 'done' | 'failed' | 'interrupted' | 'missing';
+/** `corrupt`: files that contradict the manifest (src/runs/store.ts integrityProblem) */
+export type JobStatus = 'pending' | 'running' | 'done' | 'failed' | 'interrupted' | 'missing' | 'corrupt';
 
 /** Everything the reports know about one job of a plan. */
 export interface JobRecord {
@@ -24,4 +25,6 @@ export interface JobRecord {
   result?: Result;
   /** the run directory, when the record was read from disk */
   dir?: string;
+  /** status `corrupt`: the first file:line that contradicts the manifest */
+  problem?: string;
 }

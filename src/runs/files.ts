@@ -7,8 +7,20 @@ import { UserError } from '../util/errors.ts';
 
 let tmpCounter = 0;
 
+/**
+ * Called before every write of this module (with the file about to be
+ * written). The job executor installs one that refuses to write into a run
+ * directory whose lock it no longer holds (src/exec/worker.ts): a job taken
+ * over by another host stops writing at once, not at its next step.
+ */
+let writeGuard: ((file: string) => void) | null = null;
+export function setWriteGuard(guard: ((file: string) => void) | null): void {
+  writeGuard = guard;
+}
+
 /** Write a file atomically: temp file in the same directory, fsync, rename, fsync dir. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  writeGuard?.(file);
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${tmpCounter++}.tmp`);
@@ -55,6 +67,7 @@ export function readJson<T = unknown>(file: string): T {
  * one that readJsonl drops.
  */
 export function appendJsonl(file: string, value: unknown): void {
+  writeGuard?.(file);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const fd = fs.openSync(file, 'a');
   try {

@@ -32,6 +32,8 @@ export interface LockOptions {
 }
 
 export const DEFAULT_STALE_MS = Number(process.env.RLGRID_LOCK_STALE_MS ?? 120_000);
+/** How often a lock holder refreshes its lock: a quarter of the stale time, at least once a second. */
+export const heartbeatMs = (staleMs: number = DEFAULT_STALE_MS): number => Math.max(1000, Math.floor(staleMs / 4));
 /** a `.break` file older than this belongs to a process that died while breaking a lock */
 const BREAK_STALE_MS = 30_000;
 
@@ -63,10 +65,20 @@ export class LockHandle {
     }
   }
 
-  /** Touch the lock every `ms` (the timer does not keep the process alive). */
-  startHeartbeat(ms: number = Math.max(1000, Math.floor(DEFAULT_STALE_MS / 4))): void {
+  /**
+   * Touch the lock every `ms` (the timer does not keep the process alive).
+   * A lock that is no longer ours (taken over by another host that saw no
+   * heartbeat) is not touched: the heartbeat stops and `onLost` is called.
+   */
+  startHeartbeat(ms: number = heartbeatMs(), onLost?: () => void): void {
     this.stopHeartbeat();
-    this.timer = setInterval(() => this.touch(), ms);
+    this.timer = setInterval(() => {
+      if (this.owned()) this.touch();
+      else {
+        this.stopHeartbeat();
+        onLost?.();
+      }
+    }, ms);
     this.timer.unref();
   }
 

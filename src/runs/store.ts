@@ -17,6 +17,7 @@ import { canonicalJson, shortId } from '../util/canonical.ts';
 import { UserError, type Diagnostic } from '../util/errors.ts';
 import { readJson, readJsonl, writeFileAtomic, writeJsonAtomic } from './files.ts';
 import { inspectLock, withLockSync } from './lock.ts';
+import { RESERVED_GRID_NAMES } from '../grid/names.ts';
 import {
   isStale,
   newManifest,
@@ -27,7 +28,7 @@ import {
   type Manifest,
 } from './manifest.ts';
 
-export const JOBS_DIR = 'jobs';
+export const JOBS_DIR = 'jobs'; // also in grid/names.ts RESERVED_GRID_NAMES: validate and plan refuse it as a grid name
 export const LOCK_FILE = 'job.lock';
 
 export interface Store {
@@ -46,7 +47,7 @@ export const jobLockFile = (dir: string): string => path.join(dir, LOCK_FILE);
 
 /** Grid names become directory names next to jobs/. */
 export function checkGridName(name: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name === JOBS_DIR)
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name === JOBS_DIR || RESERVED_GRID_NAMES.includes(name))
     throw new UserError([
       { path: 'name', message: `grid name ${JSON.stringify(name)} cannot name a run directory (letters, digits, . _ -; not "${JOBS_DIR}")` },
     ]);
@@ -88,6 +89,9 @@ function planShapeError(p: unknown): string | null {
 
 /** The frozen plan of a grid under this store; a clear error when there is none or it is corrupt. */
 export function gridPlan(store: Store, name: string): Plan {
+  // a grid name, never a path: `status ../x` must not read outside the runs directory
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name.includes('..') || RESERVED_GRID_NAMES.includes(name))
+    throw new UserError([{ path: 'grid', message: `${JSON.stringify(name)} is not a grid name (letters, digits, . _ -) under ${store.root}; a grid file (.yaml) or a plan.json path also works` }]);
   const file = planFile(store, name);
   if (!fs.existsSync(file)) {
     const known = listGrids(store);
@@ -198,12 +202,49 @@ export function lastStep(dir: string): number {
   return 0;
 }
 
+/** What a reader makes of a job: its manifest's status, or `corrupt` when its files contradict it. */
+export type RecordStatus = JobStatus | 'corrupt';
+
+/** Files a done job has (docs/run-format.md). */
+export const DONE_FILES = ['config.json', 'manifest.json', 'metrics.jsonl', 'eval.jsonl', 'result.json'] as const;
+
+/**
+ * Do a job's files hold what its status promises? metrics.jsonl logs steps
+ * 1..n, one line each, in order (two writers on one job interleave them; a
+ * resume truncates to its checkpoint, so a sound file never skips or repeats
+ * a step), and a done job has every file of DONE_FILES and all its steps.
+ * Returns the first problem as "file:line: what", or null. A torn last line
+ * (a crash) is no problem: readers drop it and the resume redoes the step.
+ */
+export function integrityProblem(dir: string, status: JobStatus, steps: number): string | null {
+  const metrics = path.join(dir, 'metrics.jsonl');
+  let n = 0;
+  if (fs.existsSync(metrics)) {
+    const lines = fs.readFileSync(metrics, 'utf8').split('\n').slice(0, -1); // the last piece is '' or torn
+    for (let i = 0; i < lines.length; i++) {
+      if (lines[i].trim() === '') continue;
+      let step: unknown;
+      try {
+        step = (JSON.parse(lines[i]) as { step?: unknown }).step;
+      } catch {
+        return `${metrics}:${i + 1}: not JSON`;
+      }
+      if (step !== n + 1) return `${metrics}:${i + 1}: step ${JSON.stringify(step)} where step ${n + 1} belongs (steps are logged 1..n in order, once each)`;
+      n++;
+    }
+  }
+  if (status !== 'done') return null;
+  for (const f of DONE_FILES) if (!fs.existsSync(path.join(dir, f))) return `${path.join(dir, f)}: missing, and the job says it is done`;
+  if (n !== steps) return `${metrics}: ${n} steps logged of ${steps}, and the job says it is done`;
+  return null;
+}
+
 export interface JobRecord {
   id: string;
   index: number;
   labels: Labels;
-  /** effective status (a dead `running` reads as `interrupted`) */
-  status: JobStatus;
+  /** effective status (a dead `running` reads as `interrupted`; files that contradict it: `corrupt`) */
+  status: RecordStatus;
   /** absolute path of the job's directory (it may not exist yet) */
   dir: string;
   /** done with different code than now; null when unknown (no git, or no current code given) */
@@ -222,6 +263,8 @@ export interface LoadOptions {
   code?: CodeVersion | null;
   /** read metrics.jsonl for the current step (default true) */
   metrics?: boolean;
+  /** check each job's files against its status (integrityProblem; default true) */
+  integrity?: boolean;
 }
 
 /**
@@ -232,7 +275,9 @@ export function loadJobRecords(store: Store, plan: Plan, opts: LoadOptions = {})
   return plan.jobs.map((job) => {
     const dir = jobDir(store, job.id);
     const manifest = readManifest(dir);
-    const status = jobStatus(dir, manifest);
+    const declared = jobStatus(dir, manifest);
+    const problem = opts.integrity === false ? null : integrityProblem(dir, declared, job.config.train.steps);
+    const status: RecordStatus = problem ? 'corrupt' : declared;
     const stale = manifest && status === 'done' ? isStale(manifest, opts.code) : opts.code ? false : null;
     return {
       id: job.id,
@@ -241,7 +286,7 @@ export function loadJobRecords(store: Store, plan: Plan, opts: LoadOptions = {})
       status,
       dir,
       stale,
-      reason: status === 'interrupted' && manifest?.status === 'running' ? 'runner died (no live lock holder)' : (manifest?.reason ?? null),
+      reason: problem ?? (status === 'interrupted' && manifest?.status === 'running' ? 'runner died (no live lock holder)' : (manifest?.reason ?? null)),
       attempts: manifest?.attempts ?? 0,
       step: opts.metrics === false ? null : lastStep(dir),
       steps: job.config.train.steps,
@@ -251,8 +296,8 @@ export function loadJobRecords(store: Store, plan: Plan, opts: LoadOptions = {})
   });
 }
 
-export function countByStatus(records: { status: JobStatus }[]): Record<JobStatus, number> {
-  const out: Record<JobStatus, number> = { pending: 0, running: 0, done: 0, failed: 0, interrupted: 0 };
+export function countByStatus(records: { status: RecordStatus }[]): Record<RecordStatus, number> {
+  const out: Record<RecordStatus, number> = { pending: 0, running: 0, done: 0, failed: 0, interrupted: 0, corrupt: 0 };
   for (const r of records) out[r.status]++;
   return out;
 }

@@ -148,7 +148,7 @@ describe('rlgrid run / status / ls', function () {
     const st = await runCli(['status', 'f', '--json'], env({ RLGRID_RUNS_DIR: runs }));
     assert.equal(st.code, 0, st.stderr);
     const sj = JSON.parse(st.stdout);
-    assert.deepEqual(sj.counts, { pending: 0, running: 0, done: 1, failed: 4, interrupted: 0 });
+    assert.deepEqual(sj.counts, { pending: 0, running: 0, done: 1, failed: 4, interrupted: 0, corrupt: 0 });
     const jobs = sj.jobs as { status: string; reason: string | null; step: number; steps: number; labels: Record<string, string> }[];
     assert.deepEqual(jobs.map((j) => [j.labels.seed, j.step, j.steps]), [['1', 5, 5], ['2', 1, 5], ['3', 2, 5], ['4', 2, 5], ['5', 1, 5]]);
     jobs.forEach((j, i) => {

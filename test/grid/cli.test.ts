@@ -42,7 +42,7 @@ describe('rlgrid validate / plan (CLI)', function () {
   });
 
   it('plan: a table of jobs with the config values that differ, and writes nothing', () => {
-    const dir = project({});
+    const dir = project({ 'models/base/checkpoint.json': '{"format": "rlgrid-checkpoint"}' }); // the planner checks the model directory exists
     copyFileSync(path.join(FIXTURES, 'good/small.yaml'), path.join(dir, 'small.yaml'));
     const r = rlgrid(['plan', 'small.yaml'], dir);
     assert.equal(r.code, 0, r.stderr);
@@ -60,7 +60,7 @@ describe('rlgrid validate / plan (CLI)', function () {
         '',
       ].join('\n'),
     );
-    assert.deepEqual(readdirSync(dir), ['small.yaml']);
+    assert.deepEqual(readdirSync(dir).sort(), ['models', 'small.yaml']);
   });
 
   it('plan --json: the Plan, duplicates included', () => {

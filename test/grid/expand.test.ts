@@ -32,11 +32,11 @@ describe('grid expansion', () => {
   });
 
   it('labels list-axis values with their canonical JSON (strings quoted)', () => {
-    const plan = planOf(`${HEAD}axes:\n  eval.validation: [id-val, hard-b]\n  train.optimizer.lr: [3.0e-4, 1e-3]\n`);
+    const plan = planOf(`${HEAD}axes:\n  eval.validation: [id-val, id-hard]\n  train.optimizer.lr: [3.0e-4, 1e-3]\n`);
     assert.deepEqual(labelRows(plan), [
-      ['"id-val"', '0.0003'], ['"id-val"', '0.001'], ['"hard-b"', '0.0003'], ['"hard-b"', '0.001'],
+      ['"id-val"', '0.0003'], ['"id-val"', '0.001'], ['"id-hard"', '0.0003'], ['"id-hard"', '0.001'],
     ]);
-    assert.equal(plan.jobs[3].config.eval.validation, 'hard-b');
+    assert.equal(plan.jobs[3].config.eval.validation, 'id-hard');
     assert.equal(plan.jobs[3].config.train.optimizer.lr, 1e-3);
   });
 

@@ -156,7 +156,9 @@ describe('runs/store', () => {
     assert.ok(lock.ok);
     // d3: done with code A
     writeManifest(d3, { ...readManifest(d3)!, status: 'done', code: CODE_A });
-    fs.writeFileSync(path.join(d3, 'metrics.jsonl'), '{"step":1}\n{"step":2}\n');
+    // (all of a done job's files: readers check them, test/runs/integrity.test.ts)
+    fs.writeFileSync(path.join(d3, 'metrics.jsonl'), [1, 2, 3, 4, 5, 6].map((s) => `{"step":${s}}\n`).join(''));
+    for (const f of ['eval.jsonl', 'result.json']) fs.writeFileSync(path.join(d3, f), '{}\n');
     try {
       const recs = loadJobRecords(store, plan, { code: CODE_A });
       assert.deepEqual(
@@ -164,7 +166,7 @@ describe('runs/store', () => {
         [
           ['interrupted', false, 0],
           ['running', false, 0],
-          ['done', false, 2],
+          ['done', false, 6],
         ],
       );
       assert.match(recs[0].reason!, /runner died/);

@@ -120,9 +120,15 @@ describe('slurm: options, quoting and script', () => {
     assert.ok(lines.includes(`export RLGRID_RUNS_DIR='/tmp/x it'\\''s "q" $(touch p)/runs'`));
     assert.ok(lines.includes(`export RLGRID_JOB_RUNNER='test'`));
     assert.ok(
-      lines.includes(`  '/usr/bin/node' '/work/p/bin/rlgrid.js' exec "$dir" --from-run --grid 'g' --grid-hash 'abc' --rerun-stale >>"$dir/log.txt" 2>&1`),
+      lines.includes(`  '/usr/bin/node' '/work/p/bin/rlgrid.js' exec "$dir" --from-run --grid 'g' --grid-hash 'abc' --rerun-stale >>"$dir/log.txt" 2>&1 &`),
       text,
     );
+    // a 10-minute limit: SIGTERM to the script 120 s ahead; none under 5 minutes, none when the user sets --signal
+    assert.ok(lines.includes('#SBATCH --signal=B:TERM@120'));
+    assert.ok(!sbatchScript({ ...input, options: { ...input.options, time: '4:59' } }).includes('--signal'));
+    assert.ok(sbatchScript({ ...input, options: { ...input.options, time: '0-1' } }).includes('#SBATCH --signal=B:TERM@120'));
+    const own = sbatchScript({ ...input, options: { ...input.options, sbatchArgs: ['--signal=B:USR1@300'] } });
+    assert.deepEqual(own.split('\n').filter((l) => l.includes('--signal')), ['#SBATCH --signal=B:USR1@300']);
     assert.equal(spawnSync('bash', ['-n'], { input: text }).status, 0);
     assert.throws(() => sbatchScript({ ...input, jobIds: ['../../etc'] }));
     assert.throws(() => sbatchScript({ ...input, grid: { name: 'a b', hash: 'x' } }));
