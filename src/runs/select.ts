@@ -1,7 +1,7 @@
 // `--only axis=label`: pick some jobs of a plan by their labels. The same axis
 // given twice means either label; different axes must all match. A label
-// set that the planner merged into another job (plan.duplicates: table2's
-// Clip-Higher is its DAPO N=4) picks the job it merged into.
+// set that the planner merged into another job (plan.duplicates: two rows
+// whose resolved configs are equal) picks the job it merged into.
 import type { Plan, PlannedJob } from '../grid/types.ts';
 import { UserError } from '../util/errors.ts';
 import { labelledJobs, labelMatches } from '../grid/select.ts';

@@ -262,7 +262,7 @@ describe('runs/select (--only)', () => {
   });
 
   it('a merged duplicate label picks the job it merged into', () => {
-    // table2's Clip-Higher resolves to DAPO N=4's config: one job, two label sets
+    // two rows whose resolved configs are equal: one job, two label sets
     const dup = { ...plan, duplicates: [{ id: plan.jobs[2].id, labels: { seed: '3', method: 'DAPO' } }] };
     assert.deepEqual(selectJobs(dup, ['method=DAPO']).map((j) => j.id), [plan.jobs[2].id]);
     assert.deepEqual(selectJobs(dup, ['method=DAPO', 'method=GRPO']).map((j) => j.labels.seed), ['1', '3']);
