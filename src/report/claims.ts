@@ -30,7 +30,7 @@ import { spearman } from '../metrics/correlation.ts';
 import { mean, sampleStd, studentTQuantile, welchInterval } from '../metrics/stats.ts';
 import { UserError } from '../util/errors.ts';
 import { isUsable } from './jobdir.ts';
-import { describeMetric, resolveMetric, scalarOf, seriesOf, type ResolvedMetric } from './metric.ts';
+import { describeMetric, resolveMetric, scalarOf, seriesOf, validationOnlyGaps, type ResolvedMetric } from './metric.ts';
 import { formatSelector, matchesSelector, planRecords, selectorProblems } from './select.ts';
 import type { JobRecord } from './types.ts';
 
@@ -240,7 +240,12 @@ function judge(plan: Plan, records: JobRecord[], c: Claim): ClaimResult {
 
   // correlation
   const other = m2!;
+  let gaps = 0;
   const rho = (r: JobRecord): number | null => {
+    if (validationOnlyGaps(m, r) || validationOnlyGaps(other, r)) {
+      gaps++;
+      return null;
+    }
     const x = new Map(seriesOf(m, r).map((p) => [p.step, p.value]));
     const pairs = seriesOf(other, r).filter((p) => x.has(p.step));
     if (pairs.length < 3) return null;
@@ -248,8 +253,9 @@ function judge(plan: Plan, records: JobRecord[], c: Claim): ClaimResult {
     return Number.isNaN(v) ? null : v;
   };
   const g = summarize(records, e.of, rho);
+  const gapNote = gaps ? `; ${gaps} job(s) left out: eval.schedule selected evaluates only the validation benchmark between step 0 and the selected and last checkpoints` : '';
   const few = tooFew([g]);
-  if (few) return { ...base, groups: [g], verdict: 'not shown', estimate: g.mean, evidence: `Spearman rho per job: ${few}` };
+  if (few) return { ...base, groups: [g], verdict: 'not shown', estimate: g.mean, evidence: `Spearman rho per job: ${few}${gapNote}` };
   // a correlation lies in [-1, 1]; so does its interval
   const t = meanInterval(g.values);
   const ci = { mean: t.mean, lo: Math.max(-1, t.lo), hi: Math.min(1, t.hi) };
@@ -257,7 +263,7 @@ function judge(plan: Plan, records: JobRecord[], c: Claim): ClaimResult {
   const verdict: Verdict = positive
     ? ci.lo > 0 ? 'holds' : ci.hi < 0 ? 'contradicted' : 'not shown'
     : ci.hi < 0 ? 'holds' : ci.lo > 0 ? 'contradicted' : 'not shown';
-  const evidence = `mean Spearman rho ${num(ci.mean)} [${num(ci.lo)}, ${num(ci.hi)}] (95% t over jobs), expected ${e.sign}: ${groupText(g)}`;
+  const evidence = `mean Spearman rho ${num(ci.mean)} [${num(ci.lo)}, ${num(ci.hi)}] (95% t over jobs), expected ${e.sign}: ${groupText(g)}${gapNote}`;
   return { ...base, groups: [g], verdict, estimate: ci.mean, lo: ci.lo, hi: ci.hi, evidence };
 }
 
