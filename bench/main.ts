@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<void>> = {
   model: async () => (await import('./model.ts')).benchModel(),
   grpo: async () => (await import('./grpo.ts')).benchGrpo(),
   parallel: async () => (await import('./parallel.ts')).benchParallel(),
+  startup: async () => (await import('./startup.ts')).benchStartup(),
 };
 
 const wanted = process.argv.slice(2);
