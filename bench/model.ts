@@ -184,7 +184,7 @@ function torchRefPath(): string | null {
 }
 
 interface TorchRef {
-  times: Record<string, { med_ms: number; tok_per_s: number }>;
+  times: Record<string, { med_ms: number; min_ms: number; tok_per_s: number }>;
   kernel: string | null;
   /** why the ratios would be unfair (a generic BLAS kernel on an AVX2 CPU), or null */
   unfair: string | null;
@@ -210,13 +210,13 @@ function runTorch(): TorchRef | string {
   const out: TorchRef = { times: {}, kernel: null, unfair: null };
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    const o = JSON.parse(line) as { name?: string; med_ms?: number; tok_per_s?: number; torch?: string; blas_kernel?: string | null };
+    const o = JSON.parse(line) as { name?: string; med_ms?: number; min_ms?: number; tok_per_s?: number; torch?: string; blas_kernel?: string | null };
     if (o.torch) {
       out.kernel = o.blas_kernel ?? null;
       const how = chosen ?? (best ? `OPENBLAS_CORETYPE=${best} set by the bench` : 'chosen by OpenBLAS');
       console.log(`  torch ${o.torch}, 1 thread, OpenBLAS kernel ${out.kernel ?? 'unknown'} (${how}; ${ref})`);
     }
-    if (o.name && o.med_ms !== undefined && o.tok_per_s !== undefined) out.times[o.name] = { med_ms: o.med_ms, tok_per_s: o.tok_per_s };
+    if (o.name && o.med_ms !== undefined && o.tok_per_s !== undefined) out.times[o.name] = { med_ms: o.med_ms, min_ms: o.min_ms ?? o.med_ms, tok_per_s: o.tok_per_s };
   }
   out.unfair = unfairKernel(out.kernel, cpuinfo);
   return out;
@@ -265,7 +265,8 @@ export async function benchModel(): Promise<void> {
     console.log(`  skipped: ${torch}`);
     return;
   }
-  for (const [n, t] of Object.entries(torch.times)) console.log(`  ${n.padEnd(16)} ${t.med_ms.toFixed(1).padStart(9)} ms  ${String(t.tok_per_s).padStart(8)} tok/s`);
+  for (const [n, t] of Object.entries(torch.times))
+    console.log(`  ${n.padEnd(16)} ${t.med_ms.toFixed(1).padStart(9)} ms (min ${t.min_ms.toFixed(1)})  ${String(t.tok_per_s).padStart(8)} tok/s`);
   if (torch.unfair) {
     console.log(`\nno rlgrid / torch ratio: ${torch.unfair}`);
     return;
@@ -276,7 +277,13 @@ export async function benchModel(): Promise<void> {
       const ref = torch.times[t.name];
       return ref ? `${t.name} ${(t.tokPerS / ref.tok_per_s).toFixed(2)}` : `${t.name} n/a`;
     });
-    console.log(`  ${be.padEnd(10)} ${parts.join('   ')}`);
+    console.log(`  ${be.padEnd(10)} ${parts.join('   ')}   (medians)`);
+    // on a shared machine the fastest iteration of each is the one that had a core to itself
+    const mins = Object.values(r).map((t) => {
+      const ref = torch.times[t.name];
+      return ref ? `${t.name} ${(ref.min_ms / t.minMs).toFixed(2)}` : `${t.name} n/a`;
+    });
+    console.log(`  ${be.padEnd(10)} ${mins.join('   ')}   (fastest iterations)`);
   }
 }
 
