@@ -5,8 +5,9 @@
 // alike); medians over rounds, in GFLOP/s.
 //
 //   base       the spec the model uses (register tile 4 x 8, B packed, row/k blocks)
-//   tile 6x8 / 4x12 / 2x16: other register tiles: bit-identical results (each C
-//              element is the same sequential sum over k), checked here
+//   tile 6x8 / 4x12 / 2x16, KC 128/256, MC 32/256: other register tiles and
+//              cache blocks: bit-identical results (each C element is the
+//              same sequential sum over k), checked here
 //   fma        relaxed SIMD f32x4.relaxed_madd instead of mul + add (needs
 //              --experimental-wasm-relaxed-simd, which this bench sets): NOT
 //              bit-identical; the largest relative difference is printed
@@ -64,6 +65,10 @@ export async function benchGemm(): Promise<void> {
       ['tile 6x8', { ...sh.spec, MR: 6, NR: 8, MC: sh.spec.MC ? sh.spec.MC - (sh.spec.MC % 6) : 0 }],
       ['tile 4x12', { ...sh.spec, MR: 4, NR: 12 }],
       ['tile 2x16', { ...sh.spec, MR: 2, NR: 16 }],
+      ['KC 128', { ...sh.spec, KC: 128 }],
+      ['KC 256', { ...sh.spec, KC: 256 }],
+      ['MC 32', { ...sh.spec, MC: 32 }],
+      ['MC 256', { ...sh.spec, MC: 256 }],
       ...(fma ? ([['fma', { ...sh.spec, fma: true }]] as [string, GemmSpec][]) : []),
     ];
     const outs = variants.map(() => K.alloc([sh.M * N]));
