@@ -111,7 +111,8 @@ export interface JobConfig {
      * the validation benchmark and probes every `every` steps; every benchmark
      * at step 0, the last step and the selected (best validation) checkpoint,
      * which is re-evaluated from checkpoints/best at the end: the same numbers
-     * as 'all' at those steps, about a fifth of the evaluation time.
+     * as 'all' at those steps, for about a third of the evaluation time at
+     * table2's settings (npm run bench -- grpo).
      */
     schedule?: EvalSchedule;
   };
