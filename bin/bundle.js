@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILD = path.join(ROOT, '.build');
 const CURRENT = path.join(BUILD, 'current.json');
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** file: URL of the bundled CLI entry, built or rebuilt if needed; null when it cannot be built (run the sources). */
 export async function bundledEntry() {
@@ -62,15 +62,23 @@ export async function build() {
       format: 'esm',
       platform: 'node',
       target: 'node20',
-      packages: 'external',
+      // npm packages stay in node_modules, except TensorFlow.js: see tfjs-lite.js
+      external: externals(),
+      alias: { '@tensorflow/tfjs': './bin/tfjs-lite.js' },
+      // tfjs-core's and tfjs-backend-cpu's ES module builds (their "module"), one copy of each
+      mainFields: ['module', 'main'],
+      // tfjs-core's ES modules still require() Node built-ins (util, ...) on Node
+      banner: { js: "import { createRequire as __rlgridRequire } from 'node:module'; const require = __rlgridRequire(import.meta.url);" },
       outdir: tmp,
       outExtension: { '.js': '.mjs' },
       chunkNames: '[name]-[hash]',
       metafile: true,
       logLevel: 'silent',
     });
+    // the project's own files; bundled packages are covered by package-lock.json (npm rewrites it when they change)
     const inputs = {};
-    for (const file of Object.keys(r.metafile.inputs)) {
+    const own = Object.keys(r.metafile.inputs).filter((f) => !f.includes('node_modules/'));
+    for (const file of [...own, 'package-lock.json', 'bin/bundle.js']) {
       const st = fs.statSync(path.join(ROOT, file));
       inputs[file] = { size: st.size, mtimeMs: st.mtimeMs };
     }
@@ -84,6 +92,14 @@ export async function build() {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Every package the project depends on, except the TensorFlow.js parts that are bundled. */
+function externals() {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const bundled = new Set(['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu']);
+  const names = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {}), '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
+  return names.filter((n) => !bundled.has(n)).flatMap((n) => [n, `${n}/*`]);
 }
 
 /** Remove builds other than `keep` that are more than an hour old (a running worker may still be loading a recent one). */
