@@ -5,6 +5,8 @@ const benches: Record<string, () => Promise<void>> = {
   model: async () => (await import('./model.ts')).benchModel(),
   grpo: async () => (await import('./grpo.ts')).benchGrpo(),
   parallel: async () => (await import('./parallel.ts')).benchParallel(),
+  startup: async () => (await import('./startup.ts')).benchStartup(),
+  gemm: async () => (await import('./gemm.ts')).benchGemm(),
 };
 
 const wanted = process.argv.slice(2);

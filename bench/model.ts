@@ -10,13 +10,18 @@
 // Environment: RLGRID_BENCH_BACKENDS=wasm,cpu (default: wasm, cpu, and
 // tensorflow when installed); RLGRID_BENCH_PROFILE=1 prints a per-kernel
 // profile of one training step and one generation (fast path only);
-// RLGRID_TORCH_REF=path/to/torch_ref.py. Numbers are medians over the
+// RLGRID_TORCH_REF=path/to/torch_ref.py (default ../shared/bench/torch_ref.py
+// from the project root). torch runs with OpenBLAS's kernel for this CPU
+// (OPENBLAS_CORETYPE, unless set by the caller) and no ratio is printed when
+// OpenBLAS still runs a generic kernel on an AVX2 CPU. Numbers are medians over the
 // iterations; on a shared machine, run it a few times.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { bestCoretype, unfairKernel } from './blas.ts';
 import { initBackend, kernels, type BackendName } from '../src/grpo/backend.ts';
 import { createModel, disposeModel, paramCount, score, tokenLogProbsAndEntropy, usesFastPath, type Model, type ModelConfig } from '../src/grpo/model.ts';
 import { AdamW } from '../src/grpo/optim.ts';
@@ -161,29 +166,59 @@ function profile(model: Model, opt: AdamW): void {
 function torchRefPath(): string | null {
   const env = process.env.RLGRID_TORCH_REF;
   if (env) return fs.existsSync(env) ? env : null;
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const c of [path.join(here, 'torch_ref.py'), '/work/shared/bench/torch_ref.py']) if (fs.existsSync(c)) return c;
+  // the shared reference beside the project: ../shared/bench/torch_ref.py from the
+  // project root, or from the main checkout's root when this is a git worktree
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const roots = [root];
+  try {
+    const common = execFileSync('git', ['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    roots.push(path.dirname(common.trim()));
+  } catch {
+    // not a git checkout
+  }
+  for (const r of roots) {
+    const ref = path.join(r, '..', 'shared', 'bench', 'torch_ref.py');
+    if (fs.existsSync(ref)) return ref;
+  }
   return null;
 }
 
-function runTorch(): Record<string, { med_ms: number; tok_per_s: number }> | string {
+interface TorchRef {
+  times: Record<string, { med_ms: number; min_ms: number; tok_per_s: number }>;
+  kernel: string | null;
+  /** why the ratios would be unfair (a generic BLAS kernel on an AVX2 CPU), or null */
+  unfair: string | null;
+}
+
+function runTorch(): TorchRef | string {
   const py = '/usr/bin/python3';
   const ref = torchRefPath();
-  if (!ref) return 'torch_ref.py not found (set RLGRID_TORCH_REF)';
+  if (!ref) return 'torch_ref.py not found at ../shared/bench/torch_ref.py (set RLGRID_TORCH_REF)';
   if (!fs.existsSync(py)) return `${py} not found`;
   try {
     execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 });
   } catch {
     return `${py} cannot import torch (apt-get install python3-torch libopenblas0)`;
   }
-  const text = execFileSync(py, [ref, '1'], { encoding: 'utf8', timeout: 600_000 });
-  const out: Record<string, { med_ms: number; tok_per_s: number }> = {};
+  const cpuinfo = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
+  // the CPU's own OpenBLAS kernel, for this command only, unless the caller chose one
+  const env = { ...process.env };
+  const chosen = env.OPENBLAS_CORETYPE ? `OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE} (caller's)` : null;
+  const best = bestCoretype(cpuinfo);
+  if (!env.OPENBLAS_CORETYPE && best) env.OPENBLAS_CORETYPE = best;
+  const text = execFileSync(py, [ref, '1'], { encoding: 'utf8', timeout: 600_000, env });
+  const out: TorchRef = { times: {}, kernel: null, unfair: null };
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    const o = JSON.parse(line) as { name?: string; med_ms?: number; tok_per_s?: number; torch?: string };
-    if (o.torch) console.log(`  torch ${o.torch}, 1 thread (${ref})`);
-    if (o.name && o.med_ms !== undefined && o.tok_per_s !== undefined) out[o.name] = { med_ms: o.med_ms, tok_per_s: o.tok_per_s };
+    const o = JSON.parse(line) as { name?: string; med_ms?: number; min_ms?: number; tok_per_s?: number; torch?: string; blas_kernel?: string | null };
+    if (o.torch) {
+      out.kernel = o.blas_kernel ?? null;
+      const how = chosen ?? (best ? `OPENBLAS_CORETYPE=${best} set by the bench` : 'chosen by OpenBLAS');
+      console.log(`  torch ${o.torch}, 1 thread, OpenBLAS kernel ${out.kernel ?? 'unknown'} (${how}; ${ref})`);
+    }
+    if (o.name && o.med_ms !== undefined && o.tok_per_s !== undefined) out.times[o.name] = { med_ms: o.med_ms, min_ms: o.min_ms ?? o.med_ms, tok_per_s: o.tok_per_s };
   }
+  out.unfair = unfairKernel(out.kernel, cpuinfo);
   return out;
 }
 
@@ -230,14 +265,25 @@ export async function benchModel(): Promise<void> {
     console.log(`  skipped: ${torch}`);
     return;
   }
-  for (const [n, t] of Object.entries(torch)) console.log(`  ${n.padEnd(16)} ${t.med_ms.toFixed(1).padStart(9)} ms  ${String(t.tok_per_s).padStart(8)} tok/s`);
-  console.log('\nrlgrid / torch throughput (target >= 0.40):');
+  for (const [n, t] of Object.entries(torch.times))
+    console.log(`  ${n.padEnd(16)} ${t.med_ms.toFixed(1).padStart(9)} ms (min ${t.min_ms.toFixed(1)})  ${String(t.tok_per_s).padStart(8)} tok/s`);
+  if (torch.unfair) {
+    console.log(`\nno rlgrid / torch ratio: ${torch.unfair}`);
+    return;
+  }
+  console.log(`\nrlgrid / torch throughput (torch on OpenBLAS ${torch.kernel}; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}):`);
   for (const [be, r] of Object.entries(results)) {
     const parts = Object.values(r).map((t) => {
-      const ref = torch[t.name];
+      const ref = torch.times[t.name];
       return ref ? `${t.name} ${(t.tokPerS / ref.tok_per_s).toFixed(2)}` : `${t.name} n/a`;
     });
-    console.log(`  ${be.padEnd(10)} ${parts.join('   ')}`);
+    console.log(`  ${be.padEnd(10)} ${parts.join('   ')}   (medians)`);
+    // on a shared machine the fastest iteration of each is the one that had a core to itself
+    const mins = Object.values(r).map((t) => {
+      const ref = torch.times[t.name];
+      return ref ? `${t.name} ${(ref.min_ms / t.minMs).toFixed(2)}` : `${t.name} n/a`;
+    });
+    console.log(`  ${be.padEnd(10)} ${mins.join('   ')}   (fastest iterations)`);
   }
 }
 

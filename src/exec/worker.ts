@@ -57,10 +57,9 @@ export async function loadRunner(): Promise<JobRunner> {
   const which = process.env.RLGRID_JOB_RUNNER ?? 'grpo';
   if (which === 'test') return (await import('./testjob.ts')).runJob;
   if (which !== 'grpo') throw new UserError(`RLGRID_JOB_RUNNER=${which}: unknown runner (grpo, or test for rlgrid's own tests)`);
-  // Loaded on demand: it pulls in TensorFlow.js.
-  const url = new URL('../grpo/job.ts', import.meta.url);
-  if (!fs.existsSync(fileURLToPath(url))) throw new Error('the GRPO job runner (src/grpo/job.ts) is not in this build');
-  const mod = (await import(url.href)) as { runJob?: JobRunner };
+  // Loaded on demand: it pulls in TensorFlow.js. A literal path, so that the
+  // bundled CLI (bin/bundle.js) contains it.
+  const mod = (await import('../grpo/job.ts')) as { runJob?: JobRunner };
   if (typeof mod.runJob !== 'function') throw new Error('src/grpo/job.ts does not export runJob');
   return mod.runJob;
 }

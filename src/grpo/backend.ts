@@ -59,6 +59,17 @@ async function tryImportNode(): Promise<string | null> {
 }
 
 /** SIMD128 support, by validating a tiny module that uses an i8x16.splat. */
+/** Whether this V8 compiles relaxed SIMD (Node 20: only with --experimental-wasm-relaxed-simd). */
+export function relaxedSimdSupported(): boolean {
+  // (module (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd))
+  const bytes = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, 13, 1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 0x02, 0x0b];
+  try {
+    return WebAssembly.validate(new Uint8Array(bytes));
+  } catch {
+    return false;
+  }
+}
+
 export function wasmSimdSupported(): boolean {
   try {
     return WebAssembly.validate(
@@ -358,6 +369,10 @@ export class Fn {
   vdiv(): this {
     return this.simd(0xe7);
   }
+  /** relaxed SIMD f32x4.relaxed_madd (a b c -> a*b + c): one rounding where the hardware fuses, two where not */
+  vmadd(): this {
+    return this.simd(0x105);
+  }
   vmin(): this {
     return this.simd(0xe8);
   }
@@ -627,6 +642,14 @@ export interface GemmSpec {
   /** k per cache block (0 = the whole K); bias is the only epilogue allowed with it */
   KC?: number;
   /**
+   * Multiply-add with relaxed SIMD's f32x4.relaxed_madd (FMA on x86 with FMA3):
+   * NOT bit-identical to the default mul-then-add (one rounding instead of
+   * two, and the spec lets each engine choose), so no model path uses it;
+   * bench/gemm.ts measures it. Needs V8's --experimental-wasm-relaxed-simd on
+   * Node 20 (relaxedSimdSupported()).
+   */
+  fma?: boolean;
+  /**
    * Copy B into contiguous K x NR panels (in the scratch argument, K * N
    * floats) before multiplying: B rows far apart alias in L1 and thrash. Not
    * with an inner batch (nb2).
@@ -730,7 +753,8 @@ function gemmKernel(s: GemmSpec): Fn {
         const off = r * s.sai * 4;
         if (nv > 0) {
           f.get(pa).vsplatload(off).set(av);
-          for (let c = 0; c < nv; c++) f.get(acc[r][c]).get(av).get(bv[c]).vmul().vadd().set(acc[r][c]);
+          if (s.fma) for (let c = 0; c < nv; c++) f.get(av).get(bv[c]).get(acc[r][c]).vmadd().set(acc[r][c]);
+          else for (let c = 0; c < nv; c++) f.get(acc[r][c]).get(av).get(bv[c]).vmul().vadd().set(acc[r][c]);
         }
         if (ns > 0) {
           f.get(pa).f32load(off).set(as);

@@ -154,19 +154,56 @@ export function promptEntropy(model: Model, world: TaskWorld, qs: Problem[]): nu
   return n ? sum / n : NaN;
 }
 
-/** One full evaluation at `step`: every benchmark, and probe entropy. */
-export async function evaluate(model: Model, world: TaskWorld, cfg: JobConfig, probe: Problem[], step: number): Promise<EvalRow> {
-  // Evaluation draws from its own stream per step: it never perturbs training,
-  // and a resumed run evaluates exactly as an uninterrupted one.
-  const benchmarks: Record<string, BenchmarkEval> = {};
-  for (const b of world.benchmarks) {
-    await yieldToEventLoop(); // a long evaluation lets signals and the lock heartbeat through
-    benchmarks[b.name] = evaluateBenchmark(model, world, b, cfg, Rng.derived(cfg.seed, `eval:${step}:${b.name}`));
-  }
+/**
+ * One evaluation at `step`: every benchmark (or only the validation one, for
+ * eval.schedule 'selected' between the first and last steps) and probe entropy.
+ */
+export async function evaluate(
+  model: Model,
+  world: TaskWorld,
+  cfg: JobConfig,
+  probe: Problem[],
+  step: number,
+  scope: 'all' | 'validation' = 'all',
+): Promise<EvalRow> {
+  const names = scope === 'all' ? world.benchmarks.map((b) => b.name) : [cfg.eval.validation];
+  const benchmarks = await evaluateBenchmarks(model, world, cfg, step, names);
   await yieldToEventLoop();
-  const pe = probeEntropy(model, world, probe, cfg, Rng.derived(cfg.seed, `probe:${step}`));
-  return { step, probe_entropy: pe.entropy, probe_answer_entropy: pe.answer, benchmarks };
+  const pe = probeEntropy(model, world, probe, cfg, probeRng(cfg, step));
+  const row: EvalRow = { step, probe_entropy: pe.entropy, probe_answer_entropy: pe.answer, benchmarks };
+  if (scope === 'validation') row.scope = 'validation';
+  return row;
 }
+
+/**
+ * A validation-only row made whole: the benchmarks it lacks, evaluated with
+ * `model` (the weights of row.step), in the task's benchmark order. Its
+ * numbers are those an 'all' evaluation at that step would have given.
+ */
+export async function completeEvaluation(model: Model, world: TaskWorld, cfg: JobConfig, row: EvalRow): Promise<EvalRow> {
+  const missing = world.benchmarks.map((b) => b.name).filter((n) => !(n in row.benchmarks));
+  const added = await evaluateBenchmarks(model, world, cfg, row.step, missing);
+  const benchmarks: Record<string, BenchmarkEval> = {};
+  for (const b of world.benchmarks) benchmarks[b.name] = row.benchmarks[b.name] ?? added[b.name];
+  const { scope: _scope, ...rest } = row;
+  return { ...rest, benchmarks };
+}
+
+// Evaluation draws from its own stream per (step, benchmark) and per step for
+// the probes: it never perturbs training, a resumed run evaluates exactly as an
+// uninterrupted one, and a benchmark's numbers at a step do not depend on which
+// other benchmarks were evaluated (eval.schedule relies on it).
+async function evaluateBenchmarks(model: Model, world: TaskWorld, cfg: JobConfig, step: number, names: string[]): Promise<Record<string, BenchmarkEval>> {
+  const out: Record<string, BenchmarkEval> = {};
+  for (const b of world.benchmarks) {
+    if (!names.includes(b.name)) continue;
+    await yieldToEventLoop(); // a long evaluation lets signals and the lock heartbeat through
+    out[b.name] = evaluateBenchmark(model, world, b, cfg, Rng.derived(cfg.seed, `eval:${step}:${b.name}`));
+  }
+  return out;
+}
+
+const probeRng = (cfg: JobConfig, step: number) => Rng.derived(cfg.seed, `probe:${step}`);
 
 function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;

@@ -16,7 +16,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { JobConfig } from '../config/job.ts';
 import type { JobContext } from '../runs/context.ts';
-import { appendJsonl, readJsonl, truncateJsonl, writeJsonAtomic } from '../runs/files.ts';
+import { appendJsonl, readJsonl, truncateJsonl, writeFileAtomic, writeJsonAtomic } from '../runs/files.ts';
 import type { EvalPick, Result } from '../runs/records.ts';
 import { getTaskWorld, type Problem, type TaskWorld } from '../tasks/index.ts';
 import { EpochSampler } from '../data/sampler.ts';
@@ -38,7 +38,7 @@ import {
   type UpdateStats,
 } from './methods.ts';
 import { theoryProbes, entropyDelta } from './probes.ts';
-import { evaluate, encodePrompt, probeEntropy, responseEntropy, rewardOf, sampleAll, type EvalRow } from './evaluate.ts';
+import { completeEvaluation, evaluate, encodePrompt, probeEntropy, responseEntropy, rewardOf, sampleAll, type EvalRow } from './evaluate.ts';
 import { loadModel, loadTrainState, saveModel, saveTrainState, type TrainState } from './state.ts';
 import { selectTrainingSubset } from './subset.ts';
 import { cachedJson } from '../data/cache.ts';
@@ -145,7 +145,8 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
     appendJsonl(files.metrics, row);
 
     if (step % cfg.eval.every === 0 || step === t.steps) {
-      const ev = await evaluate(model, world, cfg, probe, step);
+      // eval.schedule 'selected': the validation benchmark and probes only, except at the last step
+      const ev = await evaluate(model, world, cfg, probe, step, cfg.eval.schedule === 'selected' && step !== t.steps ? 'validation' : 'all');
       appendJsonl(files.eval, ev);
       const score = ev.benchmarks[cfg.eval.validation]?.avg_at_k ?? -Infinity;
       if (score > state.best.score) {
@@ -160,6 +161,7 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
     if (step % cfg.runtime.checkpoint_every === 0 || step === t.steps) saveTrainState(files.last, model, opt, state);
   }
 
+  if (cfg.eval.schedule === 'selected') await completeSelected(ctx, world, state.best.step);
   writeJsonAtomic(files.result, summarize(cfg, readJsonl<EvalRow>(files.eval), readJsonl(files.metrics), state, subset.length));
   opt.dispose();
   disposeModel(model);
@@ -266,6 +268,29 @@ export function runFiles(dir: string) {
   };
 }
 
+/**
+ * eval.schedule 'selected': the selected checkpoint on every benchmark. Its
+ * validation-only row is completed from checkpoints/best (the weights of that
+ * step, saved when it was selected) and replaced in eval.jsonl (atomic
+ * rewrite), so a run stopped here completes it on resume.
+ */
+async function completeSelected(ctx: JobContext, world: TaskWorld, bestStep: number): Promise<void> {
+  const files = runFiles(ctx.runDir);
+  const rows = readJsonl<EvalRow>(files.eval);
+  const i = rows.findIndex((r) => r.step === bestStep);
+  if (i < 0 || rows[i].scope !== 'validation') return;
+  const best = loadModel(files.best);
+  try {
+    const saved = best.meta.step;
+    if (saved !== bestStep) throw new Error(`checkpoints/best holds step ${String(saved)}, not the selected step ${bestStep}`);
+    rows[i] = await completeEvaluation(best.model, world, ctx.config, rows[i]);
+  } finally {
+    disposeModel(best.model);
+  }
+  writeFileAtomic(files.eval, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+  ctx.log(`selected step ${bestStep}: every benchmark evaluated from checkpoints/best`);
+}
+
 /** A fixed probe set: the same training prompts for every job (world-level seed). */
 export function probePrompts(world: TaskWorld, n: number): Problem[] {
   return Rng.derived(0, 'probe-prompts').shuffled(world.train).slice(0, Math.min(n, world.train.length));
@@ -304,7 +329,8 @@ async function baseEvaluation(
     node: process.version,
     arch: process.arch,
     task: cfg.task,
-    eval: cfg.eval,
+    // step 0 covers every benchmark under either eval.schedule: one cache entry for both
+    eval: { ...cfg.eval, schedule: undefined },
     rollout: cfg.rollout,
     seed: cfg.seed,
   };

@@ -36,7 +36,7 @@ import { MIN_CORRELATION_POINTS, spearman, spearmanInterval } from '../metrics/c
 import { mean, sampleStd, studentTQuantile, welchInterval } from '../metrics/stats.ts';
 import { UserError } from '../util/errors.ts';
 import { isUsable } from './jobdir.ts';
-import { describeMetric, resolveMetric, scalarOf, seriesOf, type ResolvedMetric } from './metric.ts';
+import { describeMetric, resolveMetric, scalarOf, seriesOf, validationOnlyGaps, type ResolvedMetric } from './metric.ts';
 import { formatSelector, matchesSelector, planRecords, selectorProblems } from './select.ts';
 import type { JobRecord } from './types.ts';
 
@@ -274,7 +274,12 @@ function judge(plan: Plan, records: JobRecord[], c: Claim): ClaimResult {
     const evidence = `Spearman rho across runs ${num(rho)} [${num(ci.lo)}, ${num(ci.hi)}] (95% Fisher z), expected ${e.sign}: ${where}`;
     return { ...base, groups: [g], verdict: bySign(ci.lo, ci.hi), estimate: rho, lo: ci.lo, hi: ci.hi, evidence };
   }
+  let gaps = 0;
   const rho = (r: JobRecord): number | null => {
+    if (validationOnlyGaps(m, r) || validationOnlyGaps(other, r)) {
+      gaps++;
+      return null;
+    }
     const x = new Map(seriesOf(m, r).map((p) => [p.step, p.value]));
     const pairs = seriesOf(other, r).filter((p) => x.has(p.step));
     if (pairs.length < MIN_CORRELATION_POINTS) return null;
@@ -282,6 +287,7 @@ function judge(plan: Plan, records: JobRecord[], c: Claim): ClaimResult {
     return Number.isNaN(v) ? null : v;
   };
   const g = summarize(records, of, rho);
+  const gapNote = gaps ? `; ${gaps} job(s) left out: eval.schedule selected evaluates only the validation benchmark between step 0 and the selected and last checkpoints` : '';
   const few = tooFew([g]);
   if (few)
     return {
@@ -289,13 +295,13 @@ function judge(plan: Plan, records: JobRecord[], c: Claim): ClaimResult {
       groups: [g],
       verdict: 'not shown',
       estimate: g.mean,
-      evidence: `Spearman rho per job (a job needs at least ${MIN_CORRELATION_POINTS} evaluations): ${few}`,
+      evidence: `Spearman rho per job (a job needs at least ${MIN_CORRELATION_POINTS} evaluations): ${few}${gapNote}`,
     };
   // a correlation lies in [-1, 1]; so does its interval
   const t = meanInterval(g.values);
   const ci = { mean: t.mean, lo: Math.max(-1, t.lo), hi: Math.min(1, t.hi) };
   const verdict = bySign(ci.lo, ci.hi);
-  const evidence = `mean Spearman rho ${num(ci.mean)} [${num(ci.lo)}, ${num(ci.hi)}] (95% t over jobs), expected ${e.sign}: ${groupText(g)}`;
+  const evidence = `mean Spearman rho ${num(ci.mean)} [${num(ci.lo)}, ${num(ci.hi)}] (95% t over jobs), expected ${e.sign}: ${groupText(g)}${gapNote}`;
   return { ...base, groups: [g], verdict, estimate: ci.mean, lo: ci.lo, hi: ci.hi, evidence };
 }
 

@@ -11,7 +11,7 @@ import { emaSeries } from '../metrics/ema.ts';
 import { mean, sampleStd } from '../metrics/stats.ts';
 import { UserError } from '../util/errors.ts';
 import { isUsable } from './jobdir.ts';
-import { resolveMetric, seriesOf, type ResolvedMetric } from './metric.ts';
+import { resolveMetric, seriesOf, validationOnlyGaps, type ResolvedMetric } from './metric.ts';
 import { groupBy, planRecords, type LabelOrder } from './select.ts';
 import type { JobRecord } from './types.ts';
 
@@ -37,6 +37,8 @@ export interface CurveData {
   points: CurvePoint[];
   /** jobs drawn per group */
   jobs: Record<string, number>;
+  /** drawn jobs whose series has points only at step 0 and the selected and last checkpoints (eval.schedule 'selected') */
+  sparse?: number;
   smooth: 'ema' | 'none';
 }
 
@@ -63,6 +65,7 @@ export function curveData(plan: Plan, records: readonly JobRecord[], opts: Curve
   const points: CurvePoint[] = [];
   const groups = groupBy(drawn, opts.group, opts.labelOrder);
   const jobs: Record<string, number> = {};
+  let sparse = 0;
   for (const g of groups) {
     const perStep = new Map<number, number[]>();
     let count = 0;
@@ -70,6 +73,7 @@ export function curveData(plan: Plan, records: readonly JobRecord[], opts: Curve
       const s = seriesOf(metric, r);
       if (s.length === 0) continue;
       count++;
+      if (validationOnlyGaps(metric, r)) sparse++;
       const values = smooth === 'ema' ? emaSeries(s.map((p) => p.value), EMA_BETA) : s.map((p) => p.value);
       s.forEach((p, i) => {
         const list = perStep.get(p.step) ?? [];
@@ -86,7 +90,9 @@ export function curveData(plan: Plan, records: readonly JobRecord[], opts: Curve
     }
   }
   if (points.length === 0) throw new UserError(`no job has a series "${opts.metric}"`);
-  return { metric, groupAxes: opts.group, groups: groups.map((g) => g.label).filter((l) => jobs[l] > 0), points, jobs, smooth };
+  const data: CurveData = { metric, groupAxes: opts.group, groups: groups.map((g) => g.label).filter((l) => jobs[l] > 0), points, jobs, smooth };
+  if (sparse) data.sparse = sparse;
+  return data;
 }
 
 export interface SpecOptions {
@@ -138,8 +144,11 @@ export function curveSpec(data: CurveData, opts: SpecOptions = {}): TopLevelSpec
 /** "mean ± std over jobs; jobs: GRPO 3, Clip-Higher 2", or "...; 3 jobs per line" when every line has as many */
 export function curveSubtitle(data: CurveData): string {
   const counts = data.groups.map((g) => data.jobs[g]);
-  if (counts.length > 1 && counts.every((c) => c === counts[0])) return `mean ± std over jobs; ${counts[0]} jobs per line`;
-  return `mean ± std over jobs; jobs: ${data.groups.map((g) => `${g} ${data.jobs[g]}`).join(', ')}`;
+  const sparse = data.sparse
+    ? `; ${data.sparse} job(s) only at step 0, the selected and the last checkpoints (eval.schedule: selected evaluates only the validation benchmark between)`
+    : '';
+  if (counts.length > 1 && counts.every((c) => c === counts[0])) return `mean ± std over jobs; ${counts[0]} jobs per line${sparse}`;
+  return `mean ± std over jobs; jobs: ${data.groups.map((g) => `${g} ${data.jobs[g]}`).join(', ')}${sparse}`;
 }
 
 /** About the plot's width in 12 px subtitle characters: a longer subtitle would widen the figure. */

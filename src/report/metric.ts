@@ -140,12 +140,23 @@ export function seriesOf(m: ResolvedMetric, r: JobRecord): Point[] {
     .sort((a, b) => a.step - b.step);
 }
 
+/**
+ * Whether a job's eval series lacks points because its job evaluated only the
+ * validation benchmark at some steps (eval.schedule 'selected'): such a series
+ * has every benchmark only at step 0 and the selected and last checkpoints.
+ */
+export function validationOnlyGaps(m: ResolvedMetric, r: JobRecord): boolean {
+  return m.source === 'eval' && r.evals.some((e) => e.scope === 'validation' && !isNum(lookupPath(e, m.path)));
+}
+
 /** A job's value of a metric as one number (series reduced), or null when it has none. */
 export function scalarOf(m: ResolvedMetric, r: JobRecord): number | null {
   if (m.source === 'result') {
     const v = resultValue(r, m.path);
     return isNum(v) ? v : null;
   }
+  // a reduction over steps of a series with eval.schedule 'selected' gaps would mix 3 checkpoints with a full series
+  if (m.reducer.kind !== 'last' && m.reducer.kind !== 'first' && validationOnlyGaps(m, r)) return null;
   const s = seriesOf(m, r).map((p) => p.value);
   if (s.length === 0) return null;
   switch (m.reducer.kind) {

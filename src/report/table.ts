@@ -196,6 +196,8 @@ function rhoValue(score: EvalScore): Value {
     for (const e of r.evals) {
       const h = finite(e.probe_entropy);
       const s = score(e);
+      // eval.schedule 'selected': this score exists only at step 0 and the selected and last checkpoints
+      if (s === null && e.scope === 'validation') return null;
       if (h === null || s === null) continue;
       xs.push(h);
       ys.push(s);
@@ -207,6 +209,7 @@ function rhoValue(score: EvalScore): Value {
 }
 
 function domainMean(e: EvalRow, domain: string, prop: 'avg_at_k' | 'pass_at_k'): number | null {
+  if (e.scope === 'validation') return null; // one benchmark is not the domain's average
   const vs = Object.values(e.benchmarks ?? {})
     .filter((b) => (domain === 'id' ? b.domain === 'id' : b.domain !== 'id'))
     .map((b) => finite(b[prop]))
@@ -393,6 +396,12 @@ export function buildTable(plan: Plan, allRecords: readonly JobRecord[], opts: T
     notes.push(
       `Each cell: Spearman rho of probe entropy with Avg@k / Pass@k over a job's evaluations (step 0 included; at least ${MIN_CORRELATION_POINTS}), ${spread}.`,
     );
+    const partial = usable.filter((r) => r.evals.some((e) => e.scope === 'validation')).length;
+    if (partial)
+      notes.push(
+        `${partial} job(s) evaluated only the validation benchmark between step 0 and the last step (eval.schedule: selected): ` +
+          'they count only in the validation benchmark\'s cells; set eval.schedule: all for correlations on every benchmark.',
+      );
   } else if (layout === 'custom') {
     const names = Array.isArray(spec?.columns) ? spec.columns : [];
     if (names.length === 0) throw new UserError('a custom table needs `table.columns`: a list of metric names');

@@ -35,6 +35,11 @@ export interface EvalRow {
   probe_entropy: number;
   probe_answer_entropy: number | null;
   benchmarks: Record<string, BenchmarkEval>;
+  /**
+   * 'validation': this evaluation covered only the validation benchmark (and
+   * the probes), under eval.schedule 'selected'. Absent: every benchmark.
+   */
+  scope?: 'validation';
 }
 
 export interface Scores {

@@ -40,7 +40,9 @@ process.on('exit', () => {
     );
     const r = spawnSync(process.execPath, ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href, BIN, ...args], {
       cwd: ROOT,
-      env: { ...process.env, RLGRID_TRACE: trace },
+      // the sources, not the bundle (bin/bundle.js): laziness is a property of
+      // the imports, which the bundle keeps (one chunk per lazy import)
+      env: { ...process.env, RLGRID_TRACE: trace, RLGRID_NO_BUNDLE: '1' },
       encoding: 'utf8',
     });
     const files = fs.existsSync(trace) ? [...new Set(fs.readFileSync(trace, 'utf8').trim().split('\n'))].map((u) => new URL(u).pathname) : [];
