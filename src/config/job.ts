@@ -115,16 +115,15 @@ export interface JobConfig {
     /** fixed training prompts whose responses give probe entropy */
     probe_prompts: number;
     /**
-     * What each evaluation covers. Absent = 'all': every benchmark at step 0,
-     * every `every` steps and the last (the resolved config omits this
-     * default, so job ids from before the option are unchanged). 'selected':
+     * What each evaluation covers. 'all' (default): every benchmark at step 0,
+     * every `every` steps and the last. 'selected':
      * the validation benchmark and probes every `every` steps; every benchmark
      * at step 0, the last step and the selected (best validation) checkpoint,
      * which is re-evaluated from checkpoints/best at the end: the same numbers
      * as 'all' at those steps, for about a third of the evaluation time at
      * table2's settings (npm run bench -- grpo).
      */
-    schedule?: EvalSchedule;
+    schedule: EvalSchedule;
   };
   runtime: { backend: Backend; threads: number; checkpoint_every: number };
 }
@@ -160,7 +159,7 @@ export const DEFAULT_JOB: JobConfig = {
     token_weights: null,
   },
   rollout: { temperature: 1, top_p: 1, max_new_tokens: 48 },
-  eval: { every: 20, samples: 16, k: null, validation: 'id-val', questions: null, probe_prompts: 64 },
+  eval: { every: 20, samples: 16, k: null, validation: 'id-val', questions: null, probe_prompts: 64, schedule: 'all' },
   runtime: { backend: 'auto', threads: 1, checkpoint_every: 10 },
 };
 
@@ -227,9 +226,6 @@ export function resolveJob(partial: Json): JobConfig {
     } else value = given;
     setIn(merged, path, value);
   }
-  // eval.schedule 'all' is the default and is left out, written or not: ids stay as before the option
-  const ev = merged.eval;
-  if (isPlainObject(ev) && ev.schedule === 'all') delete ev.schedule;
   return merged as unknown as JobConfig;
 }
 

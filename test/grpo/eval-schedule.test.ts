@@ -52,8 +52,8 @@ describe('grpo/trainer: eval.schedule', function () {
   useBackend('wasm');
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it("'all' is the default and leaves job ids as they were", () => {
-    assert.equal(config().eval.schedule, undefined);
+  it("'all' is the default: written or not, the same job", () => {
+    assert.equal(config().eval.schedule, 'all');
     assert.equal(configHash(config('all') as unknown as Json).id, configHash(config() as unknown as Json).id);
     assert.notEqual(configHash(config('selected') as unknown as Json).id, configHash(config() as unknown as Json).id);
   });
