@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type Table from 'cli-table3';
-import { UserError, FailedError, EXIT_BAD_INPUT, EXIT_FAILED } from '../util/errors.ts';
+import { UserError, FailedError, EXIT_BAD_INPUT, EXIT_FAILED, resourceFault } from '../util/errors.ts';
 
 export const useColor = (): boolean =>
   !('NO_COLOR' in process.env) && process.stdout.isTTY === true && process.env.TERM !== 'dumb';
@@ -51,6 +51,12 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
 export function reportError(e: unknown): number {
   if (e instanceof UserError) {
     process.stderr.write(`error: ${e.message}\n`);
+    return EXIT_BAD_INPUT;
+  }
+  // an unwritable or full disk is the machine's state, not a bug: one line naming the path, exit 2
+  const fault = resourceFault(e);
+  if (fault) {
+    process.stderr.write(`error: ${fault}\n`);
     return EXIT_BAD_INPUT;
   }
   if (e instanceof FailedError) {

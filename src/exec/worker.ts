@@ -23,7 +23,7 @@ import {
   writeManifest,
   type Manifest,
 } from '../runs/manifest.ts';
-import { UserError } from '../util/errors.ts';
+import { resourceFault, UserError } from '../util/errors.ts';
 import { shortId } from '../util/canonical.ts';
 import { codeVersion } from './code.ts';
 
@@ -263,7 +263,8 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
       exitCode = EXEC_INTERRUPTED;
     }
   } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e);
+    // a full or read-only disk: the reason names the path; the stack goes to log.txt only
+    const reason = resourceFault(e) ?? (e instanceof Error ? e.message : String(e));
     log(`!! job failed: ${e instanceof Error && !(e instanceof UserError) ? (e.stack ?? reason) : reason}`);
     finish('failed', reason);
     exitCode = EXEC_FAILED;

@@ -126,9 +126,14 @@ export function saveCheckpoint(dir: string, tensors: TensorSet, meta: Record<str
   const old = `${dir}.old`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp);
-  writeFileAtomic(path.join(tmp, BIN), bin);
-  writeJsonAtomic(path.join(tmp, JSON_FILE), sidecar);
-  fsyncDir(tmp);
+  try {
+    writeFileAtomic(path.join(tmp, BIN), bin);
+    writeJsonAtomic(path.join(tmp, JSON_FILE), sidecar);
+    fsyncDir(tmp);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true }); // a full disk keeps no half-written checkpoint
+    throw e;
+  }
   if (exists(dir)) {
     fs.rmSync(old, { recursive: true, force: true });
     fs.renameSync(dir, old);

@@ -18,6 +18,27 @@ export function setWriteGuard(guard: ((file: string) => void) | null): void {
   writeGuard = guard;
 }
 
+/**
+ * Test seam for disk faults that a test cannot cause for real (root ignores
+ * chmod; a full disk is not at hand): RLGRID_TEST_FS_FAULT=CODE:TEXT makes
+ * every write of this module to a path containing TEXT fail with errno CODE
+ * (EROFS, EACCES, ENOSPC...), as the write() of a real one would.
+ */
+const FAULT = /^([A-Z]+):(.+)$/.exec(process.env.RLGRID_TEST_FS_FAULT ?? '');
+function injectedFault(file: string, syscall: string): void {
+  if (!FAULT || !file.includes(FAULT[2])) return;
+  const e = new Error(`${FAULT[1]}: injected fault, ${syscall} '${file}'`) as NodeJS.ErrnoException;
+  Object.assign(e, { code: FAULT[1], syscall, path: file });
+  throw e;
+}
+
+/** Rethrow a write error with the file it was for (write() and fsync() errors name none). */
+function withPath(e: unknown, file: string): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err === 'object' && typeof err.code === 'string' && !err.path) err.path = file;
+  return e;
+}
+
 /** Write a file atomically: temp file in the same directory, fsync, rename, fsync dir. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   writeGuard?.(file);
@@ -26,13 +47,19 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${tmpCounter++}.tmp`);
   const fd = fs.openSync(tmp, 'w');
   try {
-    if (typeof data === 'string') fs.writeSync(fd, data);
-    else fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    try {
+      injectedFault(file, 'write');
+      if (typeof data === 'string') fs.writeSync(fd, data);
+      else fs.writeSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true }); // a full disk keeps no half-written temp file
+    throw withPath(e, file);
   }
-  fs.renameSync(tmp, file);
   try {
     const dfd = fs.openSync(dir, 'r');
     fs.fsyncSync(dfd);
@@ -71,8 +98,11 @@ export function appendJsonl(file: string, value: unknown): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const fd = fs.openSync(file, 'a');
   try {
+    injectedFault(file, 'write');
     fs.writeSync(fd, JSON.stringify(value) + '\n');
     fs.fsyncSync(fd);
+  } catch (e) {
+    throw withPath(e, file);
   } finally {
     fs.closeSync(fd);
   }

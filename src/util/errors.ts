@@ -39,3 +39,24 @@ export class FailedError extends Error {
     this.name = 'FailedError';
   }
 }
+
+/** Errors of the filesystem that are the machine's state, not a bug: unwritable, full, or a file where a directory belongs. */
+const RESOURCE_CODES: Record<string, string> = {
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  ENOTDIR: 'a file is where a directory belongs',
+  EISDIR: 'a directory is where a file belongs',
+  EMFILE: 'too many open files',
+};
+
+/** One line for a resource fault ("cannot write PATH: no space left on device (ENOSPC)"), or null for any other error. */
+export function resourceFault(e: unknown): string | null {
+  const err = e as NodeJS.ErrnoException | null;
+  if (!err || typeof err !== 'object' || typeof err.code !== 'string' || !(err.code in RESOURCE_CODES)) return null;
+  const where = err.path ?? (err as { dest?: string }).dest;
+  const verb = err.syscall === 'open' || err.syscall === 'scandir' || err.syscall === 'stat' ? 'cannot open' : 'cannot write';
+  return `${where ? `${verb} ${where}: ` : ''}${RESOURCE_CODES[err.code]} (${err.code}${err.syscall ? `, ${err.syscall}` : ''})`;
+}

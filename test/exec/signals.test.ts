@@ -78,4 +78,34 @@ describe('signals with the real trainer', function () {
       assert.deepEqual(resultBytes(a[i]), resultBytes(b[i]), path.basename(a[i]));
     }
   });
+
+  it('kill -9 of the runner alone: its workers notice (parent watchdog) and stop at a step boundary with a checkpoint', async () => {
+    const runs = path.join(p.root, 'runs-orphaned');
+    const child = run(runs);
+    const done = waitCli(child);
+    await until('both jobs past step 5', () => jobDirs(runs).length === 2 && jobDirs(runs).every((d) => stepsLogged(d) >= 5));
+    const workers = jobDirs(runs).map((d) => readManifest(d)!.runner!.pid);
+    child.kill('SIGKILL');
+    await done;
+    const t0 = performance.now();
+    await until('the orphaned workers to exit', () =>
+      workers.every((pid) => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }),
+    10_000);
+    assert.ok((performance.now() - t0) / 1000 < 10);
+    for (const d of jobDirs(runs)) {
+      const m = readManifest(d)!;
+      assert.equal(m.status, 'interrupted', d);
+      assert.match(m.reason ?? '', /stopped by the exit of its rlgrid run/);
+      const step = stepsLogged(d);
+      assert.ok(step < STEPS, `${d} trained to its end`);
+      assert.equal(checkpointStep(d), step);
+    }
+  });
 });

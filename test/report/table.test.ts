@@ -179,7 +179,7 @@ describe('report/table', function () {
       assert.equal(Number(c.std.toFixed(9)), 1);
       assert.equal(c.text, '37.00 ± 1.00');
       const failed = j.rows[2];
-      assert.deepEqual(failed.jobs, { total: 3, pending: 0, running: 0, done: 2, failed: 1, interrupted: 0, missing: 0 });
+      assert.deepEqual(failed.jobs, { total: 3, pending: 0, running: 0, done: 2, failed: 1, interrupted: 0, missing: 0, corrupt: 0 });
       const missing = j.rows[3].cells['entropy'];
       assert.deepEqual(missing, { n: 0, center: null, std: null, lo: null, hi: null, values: [], text: '—' });
     });

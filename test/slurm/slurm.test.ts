@@ -151,13 +151,14 @@ describe('slurm executor on a real Slurm', function () {
       '#SBATCH --partition=rlgrid',
       '#SBATCH --time=1:00:00',
       '#SBATCH --mem=100M',
+      '#SBATCH --signal=B:TERM@120',
       `#SBATCH --comment="$(touch ${pwnArg}) \\"x\\" 'y' \\\\z"`,
       ...plan.jobs.map((j, i) => `  ${j.id} # ${i}: plan job ${i}`),
       `dir=${q(runs + '/jobs/')}"$job"`,
       `cd ${q(ROOT.replace(/\/$/, ''))} || exit 2`,
       `export RLGRID_RUNS_DIR=${q(runs)}`,
       `export RLGRID_JOB_RUNNER='test'`,
-      `  ${q(process.execPath)} ${q(BIN)} exec "$dir" --from-run --grid 'dry' --grid-hash ${q(plan.grid.hash)} >>"$dir/log.txt" 2>&1`,
+      `  ${q(process.execPath)} ${q(BIN)} exec "$dir" --from-run --grid 'dry' --grid-hash ${q(plan.grid.hash)} >>"$dir/log.txt" 2>&1 &`,
     ])
       assert.ok(lines.includes(line), `missing line:\n${line}\nin:\n${text}`);
     const sub = listSubmissions(store, 'dry');
