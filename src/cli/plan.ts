@@ -4,7 +4,8 @@
 import type { Command } from 'commander';
 import { getPath, isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
 import type { Plan } from '../grid/types.ts';
-import { action, printJson, projectRoot, tableClass, useColor } from './common.ts';
+import { action, printJson, tableClass, useColor } from './common.ts';
+import { addOverrideOptions, planWithOverrides, type OverrideOpts } from './overrides.ts';
 import { planSummary } from './validate.ts';
 
 /**
@@ -67,15 +68,15 @@ export function planTable(plan: Plan, color = false): string {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('plan')
     .description('expand a grid into its jobs and show them (nothing is written)')
     .argument('<grid>', 'grid file (YAML)')
-    .option('--json', 'print the plan as JSON')
-    .action(
-      action(async (file: string, opts: { json?: boolean }) => {
-        const { planGrid } = await import('../grid/index.ts');
-        const plan = planGrid(file, { root: projectRoot() });
+    .option('--json', 'print the plan as JSON');
+  addOverrideOptions(cmd).action(
+      action(async (file: string, opts: { json?: boolean } & OverrideOpts) => {
+        const { selectPlan } = await import('../grid/overrides.ts');
+        const plan = selectPlan(await planWithOverrides(file, opts), opts.only);
         if (opts.json) {
           printJson(plan);
           return;

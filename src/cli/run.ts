@@ -9,15 +9,15 @@ import type { Store } from '../runs/store.ts';
 import { UserError, EXIT_FAILED, EXIT_OK } from '../util/errors.ts';
 import type { RunCliValues } from '../exec/slurm.ts';
 import { action, projectRoot, runsDir, useColor, useSpinner } from './common.ts';
-import { fmtSeconds, labelText, makeTable, planFromArg } from './status.ts';
+import { addOverrideOptions, planWithOverrides, type OverrideOpts } from './overrides.ts';
+import { fmtSeconds, labelText, makeTable } from './status.ts';
 
 export const EXIT_INTERRUPTED = 130;
 
-interface RunOpts extends RunCliValues {
+interface RunOpts extends RunCliValues, OverrideOpts {
   jobs: string;
   failFast?: boolean;
   retries: string;
-  only?: string[];
   dryRun?: boolean;
   rerunStale?: boolean;
   runsDir?: string;
@@ -190,14 +190,13 @@ async function afterRun(ctx: { store: Store; plan: Plan; summary: RunSummary; ch
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('run')
     .description('run a grid: plan it, freeze the plan, run every job that is not done (resuming interrupted ones)')
     .argument('<grid>', 'grid file (or grids/<name>.yaml by name, or a frozen plan.json)')
     .option('-j, --jobs <n>', 'worker processes at a time', '1')
     .option('--fail-fast', 'on the first failed job, start no more and interrupt the running ones')
     .option('--retries <k>', 're-run a failed job up to k more times (it resumes from its checkpoint)', '0')
-    .option('--only <axis=label>', 'run only jobs with this label (repeatable; same axis = either)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
     .option('--rerun-stale', 're-run done jobs whose code changed (old results move to <job>/previous/<n>/)')
     .option('--dry-run', 'show what would run, change nothing')
     .option('--no-check', "do not judge the grid's claims at the end (by default a gated claim that does not hold exits 1)")
@@ -209,13 +208,13 @@ export function register(program: Command): void {
     .option('--gpus <g>', 'slurm: GPUs per job (N or TYPE:N)')
     .option('--mem <m>', 'slurm: memory per job (e.g. 8G)')
     .option('--array-parallelism <k>', 'slurm: at most k jobs of the array at a time')
-    .option('--sbatch-arg <arg>', 'slurm: one more sbatch option token, e.g. --sbatch-arg=--account=A (repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
-    .action(
+    .option('--sbatch-arg <arg>', 'slurm: one more sbatch option token, e.g. --sbatch-arg=--account=A (repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v]);
+  addOverrideOptions(cmd).action(
       action(async (grid: string, opts: RunOpts) => {
         if (process.env.RLGRID_VALIDATE_MANIFEST === '1') (await import('../runs/schema.ts')).enableManifestValidation();
         const jobsN = positiveInt('--jobs', opts.jobs, 1);
         const retries = positiveInt('--retries', opts.retries, 0);
-        const plan = await planFromArg(grid);
+        const plan = await planWithOverrides(grid, opts);
         const { checkJobFiles, checkGridName, freezePlan, openStore } = await import('../runs/store.ts');
         const { selectJobs } = await import('../runs/select.ts');
         const { codeVersion } = await import('../exec/code.ts');

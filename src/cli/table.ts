@@ -5,6 +5,7 @@ import type { TableFormat } from '../report/format.ts';
 import type { Agg, Layout } from '../report/table.ts';
 import { EXIT_FAILED, UserError } from '../util/errors.ts';
 import { action, runsDir, useColor } from './common.ts';
+import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from './overrides.ts';
 
 /**
  * report/format.ts TABLE_FORMATS, spelled out so that registering the command
@@ -12,7 +13,7 @@ import { action, runsDir, useColor } from './common.ts';
  */
 export const FORMAT_CHOICES: readonly TableFormat[] = ['term', 'md', 'csv', 'latex', 'json'];
 
-export interface TableCliOptions {
+export interface TableCliOptions extends OverrideOpts {
   format: TableFormat;
   out?: string;
   agg: Agg;
@@ -35,10 +36,9 @@ export async function tableCommand(grid: string, opts: TableCliOptions): Promise
   if (tolerance !== undefined && !opts.check) throw new UserError('--tolerance goes with --check FILE');
   const { compareWithGolden, formatDifferences } = await import('../report/golden.ts');
   const { renderTable } = await import('../report/format.ts');
-  const { loadGridRecords } = await import('../report/load.ts');
   const { buildTable } = await import('../report/table.ts');
   const { writeFileAtomic } = await import('../runs/files.ts');
-  const { plan, records, warnings, labelOrder } = loadGridRecords(grid, runsDir(opts.runsDir));
+  const { plan, records, warnings, labelOrder } = await gridRecordsWithOverrides(grid, runsDir(opts.runsDir), opts);
   for (const w of warnings) process.stderr.write(`note: ${w}\n`);
   const model = buildTable(plan, records, { agg: opts.agg, layout: opts.layout, rows: opts.rows, labelOrder });
   const text = renderTable(model, opts.format, { color: !opts.out && opts.format === 'term' && useColor() });
@@ -59,7 +59,7 @@ export async function tableCommand(grid: string, opts: TableCliOptions): Promise
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('table')
     .description("print a grid's results as a table (rows and columns from the grid's `table:` section)")
     .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
@@ -70,6 +70,6 @@ export function register(program: Command): void {
     .option('--rows <axes>', "row axes (a or a+b), overriding the grid's table.rows")
     .option('--check <file>', 'compare with a golden table (JSON or CSV from this command); exit 1 on a difference')
     .option('--tolerance <x>', 'with --check: numbers may differ by this much (absolute, in the column unit)')
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)')
-    .action(action((grid: string, opts: TableCliOptions) => tableCommand(grid, opts)));
+    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)');
+  addOverrideOptions(cmd).action(action((grid: string, opts: TableCliOptions) => tableCommand(grid, opts)));
 }
