@@ -10,7 +10,7 @@ export async function checkCommand(grid: string, opts: { json?: boolean; runsDir
   for (const w of warnings) process.stderr.write(`note: ${w}\n`);
   const results = checkClaims(plan, records);
   if (opts.json) printJson({ grid: plan.grid.name, claims: results, failed: failedClaims(results).map((r) => r.name) });
-  else process.stdout.write(renderClaimsTerm(results, { color: useColor() }));
+  else process.stdout.write(renderClaimsTerm(results, { color: useColor(), width: (await import('../report/fit.ts')).terminalWidth() }));
   return failedClaims(results).length > 0 ? EXIT_FAILED : 0;
 }
 

@@ -27,7 +27,7 @@ export function register(program: Command): void {
           process.stdout.write(`no grids under ${store.root}\n`);
           return 0;
         }
-        const t = makeTable(['grid', 'jobs', ...JOB_STATUSES]);
+        const t = await makeTable(['grid', 'jobs', ...JOB_STATUSES]);
         for (const g of grids) t.push([g.grid, String(g.jobs), ...JOB_STATUSES.map((s) => String(g.counts[s]))]);
         process.stdout.write(t.toString() + '\n');
         return 0;

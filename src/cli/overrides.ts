@@ -36,6 +36,7 @@ export function gridFileOf(arg: string): string {
   const file = path.resolve(arg);
   if (fs.existsSync(file)) return file;
   const byName = /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(arg) && !/\.ya?ml$/.test(arg);
+  if (!byName) return arg; // the grid loader says what is wrong with a path
   const named = byName ? ['.yaml', '.yml'].map((ext) => path.join(projectRoot(), 'grids', arg + ext)).find((f) => fs.existsSync(f)) : undefined;
   if (!named) throw new UserError([{ file, message: `no such grid file${byName ? ` (nor grids/${arg}.yaml)` : ''}` }]);
   return named;

@@ -133,7 +133,7 @@ class Progress {
 
 async function summaryTable(store: Store, plan: Plan, results: JobRunResult[]): Promise<string> {
   const { jobDir, lastStep } = await import('../runs/store.ts');
-  const t = makeTable(['job', ...plan.axes, 'status', 'step', 'attempts', 'time', 'reason']);
+  const t = await makeTable(['job', ...plan.axes, 'status', 'step', 'attempts', 'time', 'reason'], {}, [0, ...plan.axes.map((_, i) => i + 1), plan.axes.length + 1]);
   for (const r of [...results].sort((a, b) => a.index - b.index)) {
     const job = plan.jobs.find((j) => j.id === r.id)!;
     let step = '?';
@@ -178,7 +178,7 @@ async function afterRun(ctx: { store: Store; plan: Plan; summary: RunSummary; ch
   const records = loadRecords(store, plan);
   const results = checkClaims(plan, records);
   process.stdout.write(`\nclaims of ${plan.grid.name} (rlgrid check ${plan.grid.name}):\n`);
-  process.stdout.write(renderClaimsTerm(results, { color: useColor() }));
+  process.stdout.write(renderClaimsTerm(results, { color: useColor(), width: (await import('../report/fit.ts')).terminalWidth() }));
   const notDone = records.filter((r) => r.status !== 'done').length;
   if (notDone > 0) {
     process.stdout.write(
@@ -237,7 +237,7 @@ export function register(program: Command): void {
         }
 
         if (opts.dryRun) {
-          const t = makeTable(['job', ...plan.axes, 'status', 'would']);
+          const t = await makeTable(['job', ...plan.axes, 'status', 'would']);
           for (const a of await plannedAction(store, plan, selected, code, rerunStale))
             t.push([a.job.id, ...plan.axes.map((x) => a.job.labels[x] ?? ''), a.status, a.action]);
           process.stdout.write(t.toString() + '\n');

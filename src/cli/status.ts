@@ -3,11 +3,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import type Table from 'cli-table3';
 import type { Plan } from '../grid/types.ts';
 import type { JobRecord } from '../runs/store.ts';
 import { UserError } from '../util/errors.ts';
-import { action, printJson, projectRoot, runsDir, tableClass, useColor } from './common.ts';
+import { action, addFitOptions, printJson, projectRoot, runsDir, useColor, type FitCliOpts } from './common.ts';
 
 /** The planner, loaded when a grid file is given (it brings yaml + ajv, which workers never need). */
 async function planGridFile(file: string): Promise<Plan> {
@@ -43,9 +42,24 @@ export function labelText(labels: Record<string, string>): string {
     .join(' ');
 }
 
-export function makeTable(head: string[]): Table.Table {
-  const Table = tableClass();
-  return new Table(useColor() ? { head } : { head, style: { head: [], border: [] } });
+/** Rows collected, then drawn fitted to the terminal (report/fit.ts) with the user's --columns/--sort/--filter. */
+export interface TextTable {
+  push(row: string[]): void;
+  toString(): string;
+}
+
+/** A table of the CLI: fits the terminal width ($COLUMNS or the tty's) unless --wide. */
+export async function makeTable(head: string[], opts: FitCliOpts = {}, keep: number[] = [0]): Promise<TextTable> {
+  const { fitTable, hiddenNote, terminalWidth } = await import('../report/fit.ts');
+  const rows: string[][] = [];
+  const width = opts.wide ? undefined : terminalWidth();
+  return {
+    push: (row) => void rows.push(row),
+    toString: () => {
+      const f = fitTable(head, rows, { width, color: useColor(), columns: opts.columns, sort: opts.sort, filter: opts.filter, keep });
+      return f.text + (f.hidden.length ? '\n' + hiddenNote(f.hidden, width).trimEnd() : '');
+    },
+  };
 }
 
 export function fmtSeconds(s: number): string {
@@ -58,9 +72,9 @@ export function fmtSeconds(s: number): string {
 const staleText = (s: boolean | null): string => (s === true ? 'stale' : s === null ? '?' : '');
 
 /** `slurm`: the Slurm column's text per job id (src/exec/slurm.ts slurmText), for grids submitted to Slurm. */
-export function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<string, string>): string {
+export async function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<string, string>, fit: FitCliOpts = {}): Promise<string> {
   const withSlurm = slurm !== undefined && slurm.size > 0; // a column only for grids submitted to Slurm
-  const t = makeTable(['job', ...plan.axes, 'state', 'step', 'stale', 'attempts', ...(withSlurm ? ['slurm'] : []), 'reason']);
+  const t = await makeTable(['job', ...plan.axes, 'state', 'step', 'stale', 'attempts', ...(withSlurm ? ['slurm'] : []), 'reason'], fit, [0, ...plan.axes.map((_, i) => i + 1), plan.axes.length + 1]);
   for (const r of records)
     t.push([
       r.id,
@@ -76,14 +90,14 @@ export function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<string
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('status')
     .description("show the state of a grid's jobs (from its frozen plan under the runs directory)")
     .argument('<grid>', 'grid name (or its grid/plan file)')
     .option('--json', 'machine-readable output')
-    .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
-    .action(
-      action(async (grid: string, opts: { json?: boolean; runsDir?: string }) => {
+    .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)');
+  addFitOptions(cmd).action(
+      action(async (grid: string, opts: { json?: boolean; runsDir?: string } & FitCliOpts) => {
         const { countByStatus, gridPlan, loadJobRecords, openStore } = await import('../runs/store.ts');
         const { codeVersion } = await import('../exec/code.ts');
         const { mergeSlurm, slurmText } = await import('../exec/slurm.ts');
@@ -117,15 +131,15 @@ export function register(program: Command): void {
           return 0;
         }
         const slurmColumn = slurm.size ? new Map(records.map((r) => [r.id, slurmText(slurm.get(r.id))])) : undefined;
-        process.stdout.write(statusTable(plan, records, slurmColumn) + '\n');
+        process.stdout.write((await statusTable(plan, records, slurmColumn, opts)) + '\n');
         for (const n of slurmNotes) process.stdout.write(`note: ${n}\n`);
         const parts = Object.entries(counts)
           .filter(([, n]) => n > 0)
           .map(([s, n]) => `${n} ${s}`);
         const stale = records.filter((r) => r.stale === true).length;
-        process.stdout.write(
-          `${plan.grid.name}: ${records.length} jobs: ${parts.join(', ')}` + (stale ? `; ${stale} stale (rlgrid run --rerun-stale)` : '') + '\n',
-        );
+        const { terminalWidth, wrapText } = await import('../report/fit.ts');
+        const line = `${plan.grid.name}: ${records.length} jobs: ${parts.join(', ')}` + (stale ? `; ${stale} stale (rlgrid run --rerun-stale)` : '');
+        process.stdout.write(wrapText(line, opts.wide ? undefined : terminalWidth()) + '\n');
         return 0;
       }),
     );

@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import type { TableFormat } from '../report/format.ts';
 import type { Agg, Layout } from '../report/table.ts';
 import { EXIT_FAILED, UserError } from '../util/errors.ts';
-import { action, runsDir, useColor } from './common.ts';
+import { action, addFitOptions, runsDir, useColor, type FitCliOpts } from './common.ts';
 import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from './overrides.ts';
 
 /**
@@ -13,7 +13,7 @@ import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from 
  */
 export const FORMAT_CHOICES: readonly TableFormat[] = ['term', 'md', 'csv', 'latex', 'json'];
 
-export interface TableCliOptions extends OverrideOpts {
+export interface TableCliOptions extends OverrideOpts, FitCliOpts {
   format: TableFormat;
   out?: string;
   agg: Agg;
@@ -41,7 +41,14 @@ export async function tableCommand(grid: string, opts: TableCliOptions): Promise
   const { plan, records, warnings, labelOrder } = await gridRecordsWithOverrides(grid, runsDir(opts.runsDir), opts);
   for (const w of warnings) process.stderr.write(`note: ${w}\n`);
   const model = buildTable(plan, records, { agg: opts.agg, layout: opts.layout, rows: opts.rows, labelOrder });
-  const text = renderTable(model, opts.format, { color: !opts.out && opts.format === 'term' && useColor() });
+  const { terminalWidth } = await import('../report/fit.ts');
+  const text = renderTable(model, opts.format, {
+    color: !opts.out && opts.format === 'term' && useColor(),
+    width: opts.out || opts.wide ? undefined : terminalWidth(),
+    columns: opts.columns,
+    sort: opts.sort,
+    filter: opts.filter,
+  });
   if (opts.out) writeFileAtomic(opts.out, text);
   if (opts.check) {
     if (!fs.existsSync(opts.check)) throw new UserError(`golden table not found: ${opts.check}`);
@@ -71,5 +78,5 @@ export function register(program: Command): void {
     .option('--check <file>', 'compare with a golden table (JSON or CSV from this command); exit 1 on a difference')
     .option('--tolerance <x>', 'with --check: numbers may differ by this much (absolute, in the column unit)')
     .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)');
-  addOverrideOptions(cmd).action(action((grid: string, opts: TableCliOptions) => tableCommand(grid, opts)));
+  addFitOptions(addOverrideOptions(cmd)).action(action((grid: string, opts: TableCliOptions) => tableCommand(grid, opts)));
 }
