@@ -1,7 +1,7 @@
 // rlgrid check GRID: judge the grid's claims over its finished jobs.
 import type { Command } from 'commander';
 import { EXIT_FAILED } from '../util/errors.ts';
-import { action, printJson, runsDir, useColor } from './common.ts';
+import { action, runsDir, useColor } from './common.ts';
 import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from './overrides.ts';
 
 export async function checkCommand(grid: string, opts: { json?: boolean; runsDir?: string } & OverrideOpts): Promise<number> {
@@ -9,7 +9,10 @@ export async function checkCommand(grid: string, opts: { json?: boolean; runsDir
   const { plan, records, warnings } = await gridRecordsWithOverrides(grid, runsDir(opts.runsDir), opts);
   for (const w of warnings) process.stderr.write(`note: ${w}\n`);
   const results = checkClaims(plan, records);
-  if (opts.json) printJson({ grid: plan.grid.name, claims: results, failed: failedClaims(results).map((r) => r.name) });
+  if (opts.json) {
+    const { gridRef, printData } = await import('./json.ts');
+    printData('check', { grid: gridRef(plan), claims: results, failed: failedClaims(results).map((r) => r.name) });
+  }
   else process.stdout.write(renderClaimsTerm(results, { color: useColor(), width: (await import('../report/fit.ts')).terminalWidth() }));
   return failedClaims(results).length > 0 ? EXIT_FAILED : 0;
 }

@@ -1,7 +1,7 @@
 // rlgrid diff A B: what differs between two jobs, or between two grids' tables.
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
-import { action, printJson, runsDir } from './common.ts';
+import { action, runsDir } from './common.ts';
 
 export interface DiffCliOptions {
   all?: boolean;
@@ -27,13 +27,15 @@ export async function diffCommand(a: string, b: string, opts: DiffCliOptions): P
     const d = filterJobDiff(diffJobs(ra.record, rb.record, { tolerance }), opts.filter ?? []);
     if (opts.json) {
       const keep = <T extends { same: boolean }>(xs: T[]) => (opts.all ? xs : xs.filter((x) => !x.same));
-      printJson({ ...d, config: keep(d.config), environment: keep(d.environment), final: keep(d.final), curves: opts.all ? d.curves : d.curves.filter((c) => c.firstExact) });
+      const { jobRef, printData } = await import('./json.ts');
+      const sideOf = (r: typeof ra.record, s: typeof d.a) => ({ ...jobRef(r), status: s.status, dir: s.dir });
+      printData('diff', { kind: 'jobs', ...d, a: sideOf(ra.record, d.a), b: sideOf(rb.record, d.b), config: keep(d.config), environment: keep(d.environment), final: keep(d.final), curves: opts.all ? d.curves : d.curves.filter((c) => c.firstExact) });
     } else process.stdout.write(renderJobDiff(d, { all: opts.all, relativeTo: process.cwd(), limit: opts.all || opts.filter?.length ? Infinity : limit, filtered: (opts.filter?.length ?? 0) > 0 }));
     return 0;
   }
   if (ra.kind === 'grid' && rb.kind === 'grid') {
     const d = diffTables(buildTable(ra.plan, ra.records, { labelOrder: ra.labelOrder }), buildTable(rb.plan, rb.records, { labelOrder: rb.labelOrder }), [a, b]);
-    if (opts.json) printJson(d);
+    if (opts.json) (await import('./json.ts')).printData('diff', { kind: 'grids', ...d });
     else process.stdout.write(renderGridDiff(d));
     return 0;
   }

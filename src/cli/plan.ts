@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { getPath, isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
 import type { Plan } from '../grid/types.ts';
 import type { FitOptions } from '../report/fit.ts';
-import { action, addFitOptions, printJson, useColor, type FitCliOpts } from './common.ts';
+import { action, addFitOptions, useColor, type FitCliOpts } from './common.ts';
 import { addOverrideOptions, planWithOverrides, type OverrideOpts } from './overrides.ts';
 import { planSummary } from './validate.ts';
 
@@ -82,7 +82,15 @@ export function register(program: Command): void {
         const { selectPlan } = await import('../grid/overrides.ts');
         const plan = selectPlan(await planWithOverrides(file, opts), opts.only);
         if (opts.json) {
-          printJson(plan);
+          const { gridRef, jobRef, printData } = await import('./json.ts');
+          printData('plan', {
+            grid: gridRef(plan),
+            axes: plan.axes,
+            jobs: plan.jobs.map((j) => ({ ...jobRef(j), config: j.config })),
+            duplicates: plan.duplicates,
+            claims: plan.claims,
+            ...(plan.table ? { table: plan.table } : {}),
+          });
           return;
         }
         const { terminalWidth, wrapText } = await import('../report/fit.ts');

@@ -23,6 +23,8 @@ interface RunOpts extends RunCliValues, OverrideOpts {
   runsDir?: string;
   /** false with --no-check: do not judge the grid's claims at the end */
   check: boolean;
+  /** print the run's summary (and verdicts) as JSON instead of tables (progress still goes to stderr) */
+  json?: boolean;
 }
 
 function positiveInt(name: string, v: string, min: number): number {
@@ -170,13 +172,30 @@ export function exitCodeOf(summary: RunSummary): number {
  * after `--only`, or with jobs still pending, failed or running elsewhere, the
  * verdicts are provisional and printed without gating.
  */
-async function afterRun(ctx: { store: Store; plan: Plan; summary: RunSummary; check: boolean }, exitCode: number): Promise<number> {
+async function afterRun(ctx: { store: Store; plan: Plan; summary: RunSummary; check: boolean; json?: boolean }, exitCode: number): Promise<number> {
   const { store, plan, summary } = ctx;
-  if (!ctx.check || summary.interrupted || plan.claims.length === 0) return exitCode;
+  const json = ctx.json ? await import('./json.ts') : null;
+  const data = json && {
+    grid: json.gridRef(plan),
+    interrupted: summary.interrupted,
+    failed_fast: summary.failedFast,
+    jobs: [...summary.results]
+      .sort((a, b) => a.index - b.index)
+      .map((r) => ({ ...json.jobRef({ ...r, config: plan.jobs.find((j) => j.id === r.id)?.config }), status: r.status, action: r.action, attempts: r.attempts, seconds: r.seconds, reason: r.reason })),
+  };
+  if (!ctx.check || summary.interrupted || plan.claims.length === 0) {
+    if (json && data) json.printData('run', { ...data, claims: null, claims_provisional: null });
+    return exitCode;
+  }
   const { loadRecords } = await import('../report/load.ts');
   const { checkClaims, failedClaims, renderClaimsTerm } = await import('../report/claims.ts');
   const records = loadRecords(store, plan);
   const results = checkClaims(plan, records);
+  if (json && data) {
+    const notDone = records.filter((r) => r.status !== 'done').length;
+    json.printData('run', { ...data, claims: results, claims_provisional: notDone > 0 });
+    return notDone > 0 || failedClaims(results).length === 0 ? exitCode : EXIT_FAILED;
+  }
   process.stdout.write(`\nclaims of ${plan.grid.name} (rlgrid check ${plan.grid.name}):\n`);
   process.stdout.write(renderClaimsTerm(results, { color: useColor(), width: (await import('../report/fit.ts')).terminalWidth() }));
   const notDone = records.filter((r) => r.status !== 'done').length;
@@ -199,13 +218,14 @@ export function register(program: Command): void {
     .option('--retries <k>', 're-run a failed job up to k more times (it resumes from its checkpoint)', '0')
     .option('--rerun-stale', 're-run done jobs whose code changed (old results move to <job>/previous/<n>/)')
     .option('--dry-run', 'show what would run, change nothing')
+    .option('--json', 'print the summary (each job, the claims) as JSON on stdout; progress stays on stderr')
     .option('--no-check', "do not judge the grid's claims at the end (by default a gated claim that does not hold exits 1)")
     .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
     .option('--executor <kind>', 'where jobs run: local (worker processes here) or slurm (a Slurm job array; docs/slurm.md)', 'local')
     .option('--partition <p>', 'slurm: partition')
     .option('--time <t>', 'slurm: time limit per job (MIN, H:MIN:SEC, DAYS-H:MIN)')
     .option('--cpus-per-task <c>', 'slurm: CPUs per job')
-    .option('--gpus <g>', 'slurm: GPUs per job (N or TYPE:N)')
+    .option('--gpus <g>', "slurm: ask Slurm for GPUs per job (N or TYPE:N); a job uses one only with runtime.backend tensorflow and @tensorflow/tfjs-node-gpu installed (docs/running.md)")
     .option('--mem <m>', 'slurm: memory per job (e.g. 8G)')
     .option('--array-parallelism <k>', 'slurm: at most k jobs of the array at a time')
     .option('--sbatch-arg <arg>', 'slurm: one more sbatch option token, e.g. --sbatch-arg=--account=A (repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v]);
@@ -236,6 +256,12 @@ export function register(program: Command): void {
           return EXIT_OK;
         }
 
+        if (opts.dryRun && opts.json) {
+          const { gridRef, jobRef, printData } = await import('./json.ts');
+          const acts = await plannedAction(store, plan, selected, code, rerunStale);
+          printData('run', { grid: gridRef(plan), dry_run: true, jobs: acts.map((a) => ({ ...jobRef(a.job), status: a.status, would: a.action })) });
+          return EXIT_OK;
+        }
         if (opts.dryRun) {
           const t = await makeTable(['job', ...plan.axes, 'status', 'would']);
           for (const a of await plannedAction(store, plan, selected, code, rerunStale))
@@ -278,6 +304,7 @@ export function register(program: Command): void {
           progress.stop();
         }
 
+        if (opts.json) return afterRun({ store, plan, summary, check: opts.check !== false, json: true }, exitCodeOf(summary));
         process.stdout.write((await summaryTable(store, plan, summary.results)) + '\n');
         const by = (s: string): number => summary.results.filter((r) => r.status === s).length;
         const tail = [

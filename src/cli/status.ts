@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { Plan } from '../grid/types.ts';
 import type { JobRecord } from '../runs/store.ts';
 import { UserError } from '../util/errors.ts';
-import { action, addFitOptions, printJson, projectRoot, runsDir, useColor, type FitCliOpts } from './common.ts';
+import { action, addFitOptions, projectRoot, runsDir, useColor, type FitCliOpts } from './common.ts';
 
 /** The planner, loaded when a grid file is given (it brings yaml + ajv, which workers never need). */
 async function planGridFile(file: string): Promise<Plan> {
@@ -71,10 +71,20 @@ export function fmtSeconds(s: number): string {
 
 const staleText = (s: boolean | null): string => (s === true ? 'stale' : s === null ? '?' : '');
 
+/**
+ * The backend a job ran on, from its manifest (the job records it when it
+ * starts): "wasm simd", "wasm", "cpu", "tensorflow (@tensorflow/tfjs-node-gpu)"; null before it started.
+ */
+export function backendOf(r: Pick<JobRecord, 'manifest'>): string | null {
+  const env = r.manifest?.environment as { backend?: unknown; fastKernels?: unknown; nodePackage?: unknown } | undefined;
+  if (typeof env?.backend !== 'string') return null;
+  return env.backend + (env.fastKernels === true ? ' simd' : '') + (typeof env.nodePackage === 'string' ? ` (${env.nodePackage})` : '');
+}
+
 /** `slurm`: the Slurm column's text per job id (src/exec/slurm.ts slurmText), for grids submitted to Slurm. */
 export async function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<string, string>, fit: FitCliOpts = {}): Promise<string> {
   const withSlurm = slurm !== undefined && slurm.size > 0; // a column only for grids submitted to Slurm
-  const t = await makeTable(['job', ...plan.axes, 'state', 'step', 'stale', 'attempts', ...(withSlurm ? ['slurm'] : []), 'reason'], fit, [0, ...plan.axes.map((_, i) => i + 1), plan.axes.length + 1]);
+  const t = await makeTable(['job', ...plan.axes, 'status', 'step', 'stale', 'attempts', 'backend', ...(withSlurm ? ['slurm'] : []), 'reason'], fit, [0, ...plan.axes.map((_, i) => i + 1), plan.axes.length + 1]);
   for (const r of records)
     t.push([
       r.id,
@@ -83,6 +93,7 @@ export async function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<
       `${r.step ?? '?'}/${r.steps}`,
       r.status === 'done' ? staleText(r.stale) : '',
       String(r.attempts),
+      backendOf(r) ?? '',
       ...(withSlurm ? [slurm.get(r.id) ?? ''] : []),
       r.reason ?? '',
     ]);
@@ -107,23 +118,22 @@ export function register(program: Command): void {
         const { records, views: slurm, notes: slurmNotes } = mergeSlurm(store, loadJobRecords(store, plan, { code: codeVersion() }));
         const counts = countByStatus(records);
         if (opts.json) {
-          printJson({
-            grid: plan.grid.name,
-            grid_hash: plan.grid.hash,
+          const { gridRef, jobRef, printData } = await import('./json.ts');
+          printData('status', {
+            grid: gridRef(plan),
             runs_dir: store.root,
             counts,
             stale: records.filter((r) => r.stale === true).length,
             ...(slurm.size ? { slurm_notes: slurmNotes } : {}),
             jobs: records.map((r) => ({
-              id: r.id,
-              index: r.index,
-              labels: r.labels,
+              ...jobRef(r),
               status: r.status,
               step: r.step,
               steps: r.steps,
               stale: r.stale,
               attempts: r.attempts,
               reason: r.reason,
+              backend: backendOf(r),
               dir: r.dir,
               ...(slurm.size ? { slurm: slurm.get(r.id) ?? null } : {}),
             })),

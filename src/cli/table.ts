@@ -31,7 +31,8 @@ export function parseTolerance(text: string | undefined): number | undefined {
   return x;
 }
 
-export async function tableCommand(grid: string, opts: TableCliOptions): Promise<number> {
+export async function tableCommand(grid: string, opts: TableCliOptions & { json?: boolean }): Promise<number> {
+  if (opts.json) opts = { ...opts, format: 'json' };
   const tolerance = parseTolerance(opts.tolerance);
   if (tolerance !== undefined && !opts.check) throw new UserError('--tolerance goes with --check FILE');
   const { compareWithGolden, formatDifferences } = await import('../report/golden.ts');
@@ -71,6 +72,7 @@ export function register(program: Command): void {
     .description("print a grid's results as a table (rows and columns from the grid's `table:` section)")
     .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
     .addOption(new Option('-f, --format <format>', 'output format').choices([...FORMAT_CHOICES]).default('term'))
+    .option('--json', 'the same as --format json')
     .option('-o, --out <file>', 'write the table to a file instead of stdout')
     .addOption(new Option('--agg <agg>', 'aggregate over seeds: mean ± std, or IQM with a 95% stratified-bootstrap interval').choices(['mean', 'iqm']).default('mean'))
     .addOption(new Option('--layout <layout>', "override the grid's table layout").choices(['table1', 'table2', 'table3', 'custom']))

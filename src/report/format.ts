@@ -238,6 +238,7 @@ export function renderLatex(model: TableModel): string {
 
 export function renderJson(model: TableModel): string {
   const out = {
+    format: 'rlgrid.table',
     version: 1,
     ...model,
     rows: model.rows.map((r) => ({

@@ -67,7 +67,7 @@ describe('rlgrid validate / plan (CLI)', function () {
     const r = rlgrid(['plan', '--json', 'grids/table2.yaml']);
     assert.equal(r.code, 0, r.stderr);
     const plan = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(plan), ['version', 'grid', 'axes', 'jobs', 'duplicates', 'claims', 'table']);
+    assert.deepEqual(Object.keys(plan), ['format', 'version', 'grid', 'axes', 'jobs', 'duplicates', 'claims', 'table']);
     assert.equal(plan.grid.name, 'table2');
     assert.equal(plan.grid.file, 'grids/table2.yaml');
     assert.equal(plan.jobs.length, 54);
