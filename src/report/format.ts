@@ -2,6 +2,8 @@
 // JSON. Every format shows the same numbers; CSV and JSON keep one number
 // per column (the two scores of a benchmark are separate columns there).
 import { fitTable, hiddenNote, tableWidth, visibleLength, wrapText, type FitOptions } from './fit.ts';
+import { parse as parseCsvSync } from 'csv-parse/sync';
+import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import type { Field, JobTally, Stat, TableModel, TableRow } from './table.ts';
 
 export type TableFormat = 'term' | 'md' | 'csv' | 'latex' | 'json';
@@ -147,46 +149,23 @@ export function csvGrid(model: TableModel): { header: string[]; rows: string[][]
   return { header, rows };
 }
 
+/** RFC 4180 CSV lines (csv-stringify): quotes where needed, and around a field with leading or trailing spaces. */
+export function csvText(rows: readonly (readonly string[])[]): string {
+  return stringifyCsv(rows as string[][], { quoted_match: /^\s|\s$/, record_delimiter: 'unix' });
+}
+
 export function csvQuote(s: string): string {
-  return /[",\n\r]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
+  return csvText([[s]]).replace(/\n$/, '');
 }
 
 export function renderCsv(model: TableModel): string {
   const { header, rows } = csvGrid(model);
-  return [header, ...rows].map((r) => r.map(csvQuote).join(',')).join('\n') + '\n';
+  return csvText([header, ...rows]);
 }
 
-/** Parse RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF). */
+/** Parse RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF) with csv-parse; every field a string. */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
+  return parseCsvSync(text, { relax_column_count: true, skip_empty_lines: false }) as string[][];
 }
 
 // ---- LaTeX (booktabs)
