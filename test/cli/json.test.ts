@@ -73,6 +73,8 @@ describe('--json: one envelope and one shape per kind of object, as schema/outpu
     assert.deepEqual([d.kind, d.a.seed, d.a.labels.method, d.b.labels.method], ['jobs', 1, 'GRPO', 'Clip-Higher']);
     const g = await json(['diff', 'methods', path.join(runs, 'methods'), '--json']);
     assert.equal(g.kind, 'grids');
+    const ex = await json(['export', 'methods', '--format', 'tensorboard', '--out', path.join(runs, 'tb'), '--json']);
+    assert.deepEqual([ex.files.length, ex.jobs[0].seed, ex.grid.name], [9, 1, 'methods']);
   });
 
   it('run and run --dry-run print their summary as JSON, progress on stderr', async () => {
