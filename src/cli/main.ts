@@ -10,6 +10,7 @@ import { register as check } from './check.ts';
 import { register as diff } from './diff.ts';
 import { register as exec } from './exec.ts';
 import { register as exportCmd } from './export.ts';
+import { register as logs } from './logs.ts';
 import { register as ls } from './ls.ts';
 import { register as plan } from './plan.ts';
 import { register as plot } from './plot.ts';
@@ -29,6 +30,7 @@ const commands: Register[] = [
   diff,
   exec,
   exportCmd,
+  logs,
   ls,
   plan,
   plot,
