@@ -214,8 +214,11 @@ export async function reproduceCommand(run: string, opts: ReproduceOpts): Promis
         ? `failed: ${String(repro.manifest?.reason ?? 'see its log.txt')}`
         : `stopped at step ${lastRepro} of ${upto} (${String(repro.manifest?.reason ?? repro.status)})`;
     cleanup();
-    if (opts.json) (await import('./json.ts')).printData('reproduce', { job: (await import('./json.ts')).jobRef(orig), verdict: null, reproduction_status: repro.status, reason: repro.manifest?.reason ?? null, steps: upto });
-    else process.stdout.write(`reproduction of ${orig.id} ${how}${opts.keep ? `; kept in ${repro.dir}` : ' (--keep keeps its run directory)'}\n`);
+    if (opts.json) {
+      const { jobRef, printData } = await import('./json.ts');
+      printData('reproduce', { job: jobRef(orig), verdict: null, reproduction_status: repro.status, reason: repro.manifest?.reason ?? null, steps: upto });
+    } else
+      process.stdout.write(`reproduction of ${orig.id} ${how}${opts.keep ? `; kept in ${repro.dir}` : ' (--keep keeps its run directory)'}\n`);
     return repro.status === 'failed' || execCode !== EXIT_INTERRUPTED ? EXIT_FAILED : EXIT_INTERRUPTED;
   }
 

@@ -28,9 +28,15 @@ describe('rlgrid logs', function () {
       const plan = path.join(runs, 'tiny', 'plan.json');
       for (let i = 0; i < 200 && !fs.existsSync(plan); i++) await sleep(50);
       assert.ok(fs.existsSync(plan), 'the run froze its plan');
-      const follow = await runCli(['logs', 'tiny:seed=1', '-f', '--interval', '0.1'], env);
+      const following = startCli(['logs', 'tiny:seed=1', '-f', '--interval', '0.1'], env);
+      const ended = waitCli(following); // listen before it can exit
       const r = await waitCli(run);
       assert.equal(r.code, 0, r.stderr);
+      // -f returns by itself once the job has ended
+      const timer = setTimeout(() => following.kill(), 10_000);
+      const follow = await ended;
+      clearTimeout(timer);
+      assert.equal(follow.signal, null, `logs -f did not return after the job ended: ${JSON.stringify(follow)}`);
       assert.equal(follow.code, 0, follow.stderr);
       const id = JSON.parse(fs.readFileSync(plan, 'utf8')).jobs[0].id;
       const log = fs.readFileSync(path.join(runs, 'jobs', id, 'log.txt'), 'utf8');
