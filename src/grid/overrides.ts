@@ -145,6 +145,11 @@ export function planGridWithOverrides(file: string, opts: LoadOptions & { overri
   if (!hasOverrides(o)) return expandGridWith(loaded, { sources, displayFile });
   const grid = o!.seeds !== undefined ? withSeeds(loaded, parseSeeds(o!.seeds)) : loaded;
   const { patch, texts, paths } = overridePatch(o!);
+  // a value every job would share would collapse a list axis into duplicates of one job
+  for (const [p, text] of paths)
+    for (const [name, axis] of Object.entries(grid.axes))
+      if (axis.kind === 'values' && (axis.path === p || axis.path.startsWith(p + '.')))
+        throw new UserError([at(text, `${axis.path} is the values of axis "${name}"; ${name === 'seed' ? 'give --seeds instead' : `pick values with --only ${name}=...`}`)]);
   const plan = expandGridWith(grid, { sources, displayFile, overrides: { patch, sources: paths } });
   const hash = contentHash([loaded.hash, texts]);
   return { ...plan, grid: { ...plan.grid, hash, overrides: texts } };

@@ -68,6 +68,10 @@ describe('--set / --seeds / --only (grid overrides)', () => {
     assert.deepEqual(plan({ seeds: '7' }).jobs.map((j) => j.config.seed), [7, 7, 7, 7]);
   });
 
+  it('an override of a list axis\'s path is refused with the option to use instead', () => {
+    assert.throws(() => plan({ set: ['seed=5'] }), /^UserError: --set seed=5: seed is the values of axis "seed"; give --seeds instead$/);
+  });
+
   it('an override that breaks a job names the option', () => {
     assert.throws(
       () => plan({ set: ['train.clip.low=1.5'] }),
