@@ -33,6 +33,8 @@ export function parseTolerance(text: string | undefined): number | undefined {
 
 export async function tableCommand(grid: string, opts: TableCliOptions & { json?: boolean }): Promise<number> {
   if (opts.json) opts = { ...opts, format: 'json' };
+  if (opts.format !== 'term' && (opts.columns?.length || opts.sort || opts.filter?.length))
+    throw new UserError(`--columns, --sort and --filter shape the terminal table; --format ${opts.format} has every row and column`);
   const tolerance = parseTolerance(opts.tolerance);
   if (tolerance !== undefined && !opts.check) throw new UserError('--tolerance goes with --check FILE');
   const { compareWithGolden, formatDifferences } = await import('../report/golden.ts');

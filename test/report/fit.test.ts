@@ -116,6 +116,8 @@ describe('report/fit: tables that fit the terminal', function () {
       assert.match(t.out, /4 columns hidden to fit 60 characters: id-val, id-hard,\s+ood-logic, Average \(OOD\)/);
       const plain = cli(['table', 'methods', '--runs-dir', runs]);
       assert.match(plain.out, /│ 37\.00 ± 1\.00 \/ 75\.00 ± 2\.00 │/);
+      const md = cli(['table', 'methods', '--runs-dir', runs, '--format', 'md', '--sort', 'n']);
+      assert.deepEqual([md.code, md.err], [2, 'error: --columns, --sort and --filter shape the terminal table; --format md has every row and column\n']);
       const sorted = cli(['table', 'methods', '--runs-dir', runs, '--sort', '-Entropy', '--columns', 'method,Entropy']);
       assert.deepEqual(
         sorted.out.split('\n').filter((l) => /^│ [A-Z]/.test(l)).map((l) => l.split('│')[1].trim()),
