@@ -4,7 +4,7 @@
 // is marked done: `rlgrid run GRID --executor slurm` resubmits what is left.
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
-import { action, printJson, runsDir } from './common.ts';
+import { action, runsDir } from './common.ts';
 import { gridNameFromArg } from './status.ts';
 
 interface CancelOpts {
@@ -31,7 +31,8 @@ export function register(program: Command): void {
         const plan = gridPlan(store, await gridNameFromArg(grid));
         const r = await cancelGrid(store, plan.grid.name, { waitMs: wait * 1000 });
         if (opts.json) {
-          printJson({ grid: plan.grid.name, runs_dir: store.root, ...r });
+          const { gridRef, printData } = await import('./json.ts');
+          printData('cancel', { grid: gridRef(plan), runs_dir: store.root, ...r });
           return 0;
         }
         if (r.submissions === 0) {

@@ -1,8 +1,7 @@
 // What every command shares: exit codes, error printing, --json output,
 // colour (NO_COLOR), and where run directories live.
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import type Table from 'cli-table3';
+import type { Command } from 'commander';
 import { UserError, FailedError, EXIT_BAD_INPUT, EXIT_FAILED, resourceFault } from '../util/errors.ts';
 
 export const useColor = (): boolean =>
@@ -15,15 +14,23 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-const require = createRequire(import.meta.url);
+/** The options every command that prints a table has (report/fit.ts applies them). */
+export interface FitCliOpts {
+  columns?: string[];
+  sort?: string;
+  filter?: string[];
+  wide?: boolean;
+}
 
-/**
- * cli-table3, loaded on first use. Command modules import only what every
- * command needs at top level: `rlgrid exec` workers load all of them
- * (src/cli/main.ts) and never draw a table.
- */
-export function tableClass(): typeof Table {
-  return require('cli-table3') as typeof Table;
+const collect = (v: string, acc: string[] | undefined): string[] => [...(acc ?? []), v];
+
+/** Declare --columns, --sort, --filter, --wide on a command. */
+export function addFitOptions(cmd: Command): Command {
+  return cmd
+    .option('--columns <list>', 'show these columns, in this order (comma-separated header names; globs allowed; repeatable)', collect)
+    .option('--sort <column>', 'sort rows by a column (-column: descending; numbers compare as numbers)')
+    .option('--filter <expr>', 'keep rows where COLUMN=GLOB, COLUMN!=GLOB, or COLUMN>N (<, >=, <=) holds (repeatable)', collect)
+    .option('--wide', 'do not fit the terminal width: every column, nothing cut');
 }
 
 /** --runs-dir, else RLGRID_RUNS_DIR, else ./runs */

@@ -1,6 +1,6 @@
 // `rlgrid ls [--json]`: the grids under the runs directory and their jobs by state.
 import type { Command } from 'commander';
-import { action, printJson, runsDir } from './common.ts';
+import { action, runsDir } from './common.ts';
 import { makeTable } from './status.ts';
 
 export function register(program: Command): void {
@@ -17,18 +17,19 @@ export function register(program: Command): void {
         const grids = listGrids(store).map((name) => {
           const plan = gridPlan(store, name);
           const counts = countByStatus(loadJobRecords(store, plan, { metrics: false }));
-          return { grid: name, grid_hash: plan.grid.hash, jobs: plan.jobs.length, counts };
+          return { plan, jobs: plan.jobs.length, counts };
         });
         if (opts.json) {
-          printJson({ runs_dir: store.root, grids });
+          const { gridRef, printData } = await import('./json.ts');
+          printData('ls', { runs_dir: store.root, grids: grids.map((g) => ({ grid: gridRef(g.plan), jobs: g.jobs, counts: g.counts })) });
           return 0;
         }
         if (grids.length === 0) {
           process.stdout.write(`no grids under ${store.root}\n`);
           return 0;
         }
-        const t = makeTable(['grid', 'jobs', ...JOB_STATUSES, 'corrupt']);
-        for (const g of grids) t.push([g.grid, String(g.jobs), ...JOB_STATUSES.map((s) => String(g.counts[s])), String(g.counts.corrupt)]);
+        const t = await makeTable(['grid', 'jobs', ...JOB_STATUSES, 'corrupt']);
+        for (const g of grids) t.push([g.plan.grid.name, String(g.jobs), ...JOB_STATUSES.map((s) => String(g.counts[s])), String(g.counts.corrupt)]);
         process.stdout.write(t.toString() + '\n');
         return 0;
       }),

@@ -9,6 +9,8 @@ import { register as cancel } from './cancel.ts';
 import { register as check } from './check.ts';
 import { register as diff } from './diff.ts';
 import { register as exec } from './exec.ts';
+import { register as exportCmd } from './export.ts';
+import { register as logs } from './logs.ts';
 import { register as ls } from './ls.ts';
 import { register as plan } from './plan.ts';
 import { register as plot } from './plot.ts';
@@ -27,6 +29,8 @@ const commands: Register[] = [
   check,
   diff,
   exec,
+  exportCmd,
+  logs,
   ls,
   plan,
   plot,

@@ -4,7 +4,9 @@
 import type { Command } from 'commander';
 import { getPath, isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
 import type { Plan } from '../grid/types.ts';
-import { action, maxJobsOption, printJson, projectRoot, tableClass, useColor } from './common.ts';
+import type { FitOptions } from '../report/fit.ts';
+import { action, addFitOptions, maxJobsOption, useColor, type FitCliOpts } from './common.ts';
+import { addOverrideOptions, planWithOverrides, type OverrideOpts } from './overrides.ts';
 import { planSummary } from './validate.ts';
 
 /**
@@ -45,45 +47,60 @@ function cell(v: Json | undefined): string {
   return JSON.stringify(v);
 }
 
-/** The plan as a text table (no colour codes unless `color`). */
-export function planTable(plan: Plan, color = false): string {
+/** Column headers of config paths: without the top-level block (train.clip.high -> clip.high) where that stays unique. */
+export function shortHeaders(paths: string[]): string[] {
+  const short = paths.map((p) => (p.includes('.') ? p.slice(p.indexOf('.') + 1) : p));
+  return short.map((h, i) => (short.indexOf(h) === short.lastIndexOf(h) ? h : paths[i]));
+}
+
+/** The plan as a text table, fitted to `fit.width` (no colour codes unless `color`). */
+export async function planTable(plan: Plan, opts: { color?: boolean } & FitOptions = {}): Promise<{ text: string; note: string }> {
+  const { fitTable, hiddenNote } = await import('../report/fit.ts');
   const paths = differingPaths(plan);
   const segs = paths.map((p) => p.split('.'));
-  const head = ['#', 'id', ...plan.axes, ...paths];
-  const Table = tableClass();
-  const t = new Table({
-    head,
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-    ...(color ? {} : { style: { head: [], border: [] } }),
-  });
+  const head = ['#', 'id', ...plan.axes, ...shortHeaders(paths)];
   const byId = new Map(plan.jobs.map((j) => [j.id, j]));
   const row = (first: string, id: string, labels: Record<string, string>) => {
     const config = byId.get(id)!.config as unknown as Json;
     return [first, id, ...plan.axes.map((a) => labels[a] ?? ''), ...segs.map((s) => cell(getPath(config, s)))];
   };
-  for (const j of plan.jobs) t.push(row(String(j.index), j.id, j.labels));
-  for (const d of plan.duplicates) t.push(row(`=${byId.get(d.id)!.index}`, d.id, d.labels));
-  return t.toString();
+  const rows = [...plan.jobs.map((j) => row(String(j.index), j.id, j.labels)), ...plan.duplicates.map((d) => row(`=${byId.get(d.id)!.index}`, d.id, d.labels))];
+  // #, id and the axes are never hidden; config columns are cut, then hidden from the last
+  const keep = [0, 1, ...plan.axes.map((_, i) => i + 2)];
+  const fitted = fitTable(head, rows, { ...opts, keep, truncatable: (i) => i >= keep.length, noRules: true });
+  return { text: fitted.text, note: hiddenNote(fitted.hidden, opts.width) };
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('plan')
     .description('expand a grid into its jobs and show them (nothing is written)')
     .argument('<grid>', 'grid file (YAML)')
     .option('--json', 'print the plan as JSON')
-    .option('--max-jobs <n>', 'refuse a grid that expands to more jobs (default 100000)')
-    .action(
-      action(async (file: string, opts: { json?: boolean; maxJobs?: string }) => {
-        const { planGrid } = await import('../grid/index.ts');
-        const plan = planGrid(file, { root: projectRoot(), maxJobs: maxJobsOption(opts.maxJobs), checkFiles: true });
+    .option('--max-jobs <n>', 'refuse a grid that expands to more jobs (default 100000)');
+  addFitOptions(addOverrideOptions(cmd)).action(
+      action(async (file: string, opts: { json?: boolean; maxJobs?: string } & OverrideOpts & FitCliOpts) => {
+        const { selectPlan } = await import('../grid/overrides.ts');
+        const plan = selectPlan(await planWithOverrides(file, opts, maxJobsOption(opts.maxJobs)), opts.only);
         if (opts.json) {
-          printJson(plan);
+          const { gridRef, jobRef, printData } = await import('./json.ts');
+          printData('plan', {
+            grid: gridRef(plan),
+            axes: plan.axes,
+            jobs: plan.jobs.map((j) => ({ ...jobRef(j), config: j.config })),
+            duplicates: plan.duplicates,
+            claims: plan.claims,
+            ...(plan.table ? { table: plan.table } : {}),
+          });
           return;
         }
-        process.stdout.write(planTable(plan, useColor()) + '\n');
+        const { terminalWidth, wrapText } = await import('../report/fit.ts');
+        const width = opts.wide ? undefined : terminalWidth();
+        const t = await planTable(plan, { color: useColor(), width, columns: opts.columns, sort: opts.sort, filter: opts.filter });
+        process.stdout.write(t.text + '\n' + t.note);
         const dup = plan.duplicates.length ? ' (rows #=N have the same config as job N and share its run)' : '';
-        process.stdout.write(`${plan.grid.name}: ${planSummary(plan)}${dup}\n`);
+        const over = plan.grid.overrides?.length ? ` (with ${plan.grid.overrides.join(' ')})` : '';
+        process.stdout.write(wrapText(`${plan.grid.name}${over}: ${planSummary(plan)}${dup}`, width) + '\n');
       }),
     );
 }

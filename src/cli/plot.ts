@@ -6,7 +6,8 @@ import { UserError } from '../util/errors.ts';
 import { action, runsDir } from './common.ts';
 
 export interface PlotCliOptions {
-  metric: string[];
+  /** repeatable -m (or comma-separated); default actor/entropy */
+  metric?: string[];
   group?: string;
   smooth: 'ema' | 'none';
   out: string;
@@ -27,8 +28,13 @@ export async function plotCommand(grid: string, opts: PlotCliOptions): Promise<n
   const { curveData, curveSpec, renderSvg, slug, svgToPng } = await import('../report/figure.ts');
   const group = opts.group !== undefined ? splitAxes(opts.group) : defaultGroupAxes(plan);
   fs.mkdirSync(opts.out, { recursive: true });
-  for (const metric of opts.metric) {
+  for (const metric of opts.metric ?? ['actor/entropy']) {
     const data = curveData(plan, records, { metric, group, smooth: opts.smooth, allJobs: opts.allJobs, labelOrder });
+    if (opts.smooth === 'ema' && data.smooth === 'none') process.stderr.write(`note: ${metric} is an evaluation series (a few points): not smoothed\n`);
+    if (data.notDrawn.length) {
+      const { formatLabels } = await import('../grid/select.ts');
+      process.stderr.write(`note: ${metric}: not drawn: ${data.notDrawn.map((j) => `${j.id} ${formatLabels(j.labels)} (${j.status})`).join('; ')}\n`);
+    }
     const svg = await renderSvg(curveSpec(data, { title: `${plan.grid.name}: ${metric}` }));
     const base = path.join(opts.out, `${plan.grid.name}-${slug(metric)}`);
     writeFileAtomic(`${base}.svg`, svg);
@@ -43,9 +49,10 @@ export function register(program: Command): void {
     .command('plot')
     .description('training curves of a grid, one line per variant (mean over seeds, ± std band), as SVG and PNG')
     .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
-    .option('-m, --metric <name...>', 'metrics.jsonl key or eval.jsonl series (see docs/reports.md)', ['actor/entropy'])
+    // repeatable, not variadic: a variadic option would swallow the grid (`plot -m actor/entropy GRID`)
+    .option('-m, --metric <name>', 'metrics.jsonl key or eval.jsonl series (see docs/reports.md); repeatable or comma-separated (default actor/entropy)', (v: string, acc: string[] | undefined) => [...(acc ?? []), ...v.split(',').map((x) => x.trim()).filter(Boolean)])
     .option('-g, --group <axes>', "legend axis (a or a+b); default the table's rows or the first axis that is not seed")
-    .addOption(new Option('--smooth <how>', 'smooth each job\'s curve before averaging').choices(['ema', 'none']).default('none'))
+    .addOption(new Option('--smooth <how>', 'smooth each job\'s per-step curve before averaging (evaluation series are never smoothed)').choices(['ema', 'none']).default('none'))
     .option('-o, --out <dir>', 'directory for <grid>-<metric>.svg/.png', 'figures')
     .option('--scale <x>', 'PNG pixels per SVG unit', '2')
     .option('--all-jobs', 'draw unfinished jobs too (running, failed, interrupted)')

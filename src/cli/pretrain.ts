@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { action, printJson, projectRoot } from './common.ts';
+import { action, projectRoot } from './common.ts';
 import { UserError } from '../util/errors.ts';
 
 export function register(program: Command): void {
@@ -62,7 +62,7 @@ export function register(program: Command): void {
                 report,
               },
         );
-        if (opts.json) printJson(report);
+        if (opts.json) (await import('./json.ts')).printData('pretrain', report);
         else {
           const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
           const lines = [

@@ -16,7 +16,7 @@ import type { Command } from 'commander';
 import type { CompareResult } from '../report/compare.ts';
 import type { EvalRow, JobRecord, MetricRow } from '../report/types.ts';
 import { EXIT_FAILED, EXIT_OK, UserError } from '../util/errors.ts';
-import { action, printJson, projectRoot, runsDir } from './common.ts';
+import { action, projectRoot, runsDir } from './common.ts';
 
 export const DEFAULT_TOLERANCE = 1e-6;
 const EXIT_INTERRUPTED = 130;
@@ -215,8 +215,11 @@ export async function reproduceCommand(run: string, opts: ReproduceOpts): Promis
         ? `failed: ${String(repro.manifest?.reason ?? 'see its log.txt')}`
         : `stopped at step ${lastRepro} of ${upto} (${String(repro.manifest?.reason ?? repro.status)})`;
     cleanup();
-    if (opts.json) printJson({ job: orig.id, labels: orig.labels, verdict: null, reproduction_status: repro.status, reason: repro.manifest?.reason ?? null, steps: upto });
-    else process.stdout.write(`reproduction of ${orig.id} ${how}${opts.keep ? `; kept in ${repro.dir}` : ' (--keep keeps its run directory)'}\n`);
+    if (opts.json) {
+      const { jobRef, printData } = await import('./json.ts');
+      printData('reproduce', { job: jobRef(orig), verdict: null, reproduction_status: repro.status, reason: repro.manifest?.reason ?? null, steps: upto });
+    } else
+      process.stdout.write(`reproduction of ${orig.id} ${how}${opts.keep ? `; kept in ${repro.dir}` : ' (--keep keeps its run directory)'}\n`);
     return repro.status === 'failed' || execCode !== EXIT_INTERRUPTED ? EXIT_FAILED : EXIT_INTERRUPTED;
   }
 
@@ -244,9 +247,9 @@ export async function reproduceCommand(run: string, opts: ReproduceOpts): Promis
   cleanup();
 
   if (opts.json) {
-    printJson({
-      job: orig.id,
-      labels: orig.labels,
+    const { jobRef, printData } = await import('./json.ts');
+    printData('reproduce', {
+      job: jobRef(orig),
       original: orig.dir,
       reproduction: opts.keep ? repro.dir : null,
       steps: upto,

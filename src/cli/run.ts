@@ -9,23 +9,25 @@ import type { Store } from '../runs/store.ts';
 import { UserError, EXIT_FAILED, EXIT_OK } from '../util/errors.ts';
 import type { RunCliValues } from '../exec/slurm.ts';
 import { action, maxJobsOption, projectRoot, runsDir, useColor, useSpinner } from './common.ts';
-import { fmtSeconds, labelText, makeTable, planFromArg } from './status.ts';
+import { addOverrideOptions, planWithOverrides, type OverrideOpts } from './overrides.ts';
+import { fmtSeconds, labelText, makeTable } from './status.ts';
 
 export const EXIT_INTERRUPTED = 130;
 /** stopped by SIGTERM (128 + 15, as a shell reports it) */
 export const EXIT_TERMINATED = 143;
 
-interface RunOpts extends RunCliValues {
+interface RunOpts extends RunCliValues, OverrideOpts {
   jobs: string;
   failFast?: boolean;
   retries: string;
-  only?: string[];
   dryRun?: boolean;
   maxJobs?: string;
   rerunStale?: boolean;
   runsDir?: string;
   /** false with --no-check: do not judge the grid's claims at the end */
   check: boolean;
+  /** print the run's summary (and verdicts) as JSON instead of tables (progress still goes to stderr) */
+  json?: boolean;
 }
 
 function positiveInt(name: string, v: string, min: number): number {
@@ -137,7 +139,7 @@ class Progress {
 
 async function summaryTable(store: Store, plan: Plan, results: JobRunResult[]): Promise<string> {
   const { jobDir, lastStep } = await import('../runs/store.ts');
-  const t = makeTable(['job', ...plan.axes, 'status', 'step', 'attempts', 'time', 'reason']);
+  const t = await makeTable(['job', ...plan.axes, 'status', 'step', 'attempts', 'time', 'reason'], {}, [0, ...plan.axes.map((_, i) => i + 1), plan.axes.length + 1]);
   for (const r of [...results].sort((a, b) => a.index - b.index)) {
     const job = plan.jobs.find((j) => j.id === r.id)!;
     let step = '?';
@@ -174,15 +176,32 @@ export function exitCodeOf(summary: RunSummary): number {
  * after `--only`, or with jobs still pending, failed or running elsewhere, the
  * verdicts are provisional and printed without gating.
  */
-async function afterRun(ctx: { store: Store; plan: Plan; summary: RunSummary; check: boolean }, exitCode: number): Promise<number> {
+async function afterRun(ctx: { store: Store; plan: Plan; summary: RunSummary; check: boolean; json?: boolean }, exitCode: number): Promise<number> {
   const { store, plan, summary } = ctx;
-  if (!ctx.check || summary.interrupted || plan.claims.length === 0) return exitCode;
+  const json = ctx.json ? await import('./json.ts') : null;
+  const data = json && {
+    grid: json.gridRef(plan),
+    interrupted: summary.interrupted,
+    failed_fast: summary.failedFast,
+    jobs: [...summary.results]
+      .sort((a, b) => a.index - b.index)
+      .map((r) => ({ ...json.jobRef({ ...r, config: plan.jobs.find((j) => j.id === r.id)?.config }), status: r.status, action: r.action, attempts: r.attempts, seconds: r.seconds, reason: r.reason })),
+  };
+  if (!ctx.check || summary.interrupted || plan.claims.length === 0) {
+    if (json && data) json.printData('run', { ...data, claims: null, claims_provisional: null });
+    return exitCode;
+  }
   const { loadRecords } = await import('../report/load.ts');
   const { checkClaims, failedClaims, renderClaimsTerm } = await import('../report/claims.ts');
   const records = loadRecords(store, plan);
   const results = checkClaims(plan, records);
+  if (json && data) {
+    const notDone = records.filter((r) => r.status !== 'done').length;
+    json.printData('run', { ...data, claims: results, claims_provisional: notDone > 0 });
+    return notDone > 0 || failedClaims(results).length === 0 ? exitCode : EXIT_FAILED;
+  }
   process.stdout.write(`\nclaims of ${plan.grid.name} (rlgrid check ${plan.grid.name}):\n`);
-  process.stdout.write(renderClaimsTerm(results, { color: useColor() }));
+  process.stdout.write(renderClaimsTerm(results, { color: useColor(), width: (await import('../report/fit.ts')).terminalWidth() }));
   const notDone = records.filter((r) => r.status !== 'done').length;
   if (notDone > 0) {
     process.stdout.write(
@@ -194,33 +213,33 @@ async function afterRun(ctx: { store: Store; plan: Plan; summary: RunSummary; ch
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('run')
     .description('run a grid: plan it, freeze the plan, run every job that is not done (resuming interrupted ones)')
     .argument('<grid>', 'grid file (or grids/<name>.yaml by name, or a frozen plan.json)')
     .option('-j, --jobs <n>', 'worker processes at a time', '1')
     .option('--fail-fast', 'on the first failed job, start no more and interrupt the running ones')
     .option('--retries <k>', 're-run a failed job up to k more times (it resumes from its checkpoint)', '0')
-    .option('--only <axis=label>', 'run only jobs with this label (repeatable; same axis = either)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
     .option('--rerun-stale', 're-run done jobs whose code changed (old results move to <job>/previous/<n>/)')
     .option('--dry-run', 'show what would run, change nothing')
     .option('--max-jobs <n>', 'refuse a grid that expands to more jobs (default 100000)')
+    .option('--json', 'print the summary (each job, the claims) as JSON on stdout; progress stays on stderr')
     .option('--no-check', "do not judge the grid's claims at the end (by default a gated claim that does not hold exits 1)")
     .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
     .option('--executor <kind>', 'where jobs run: local (worker processes here) or slurm (a Slurm job array; docs/slurm.md)', 'local')
     .option('--partition <p>', 'slurm: partition')
     .option('--time <t>', 'slurm: time limit per job (MIN, H:MIN:SEC, DAYS-H:MIN)')
     .option('--cpus-per-task <c>', 'slurm: CPUs per job')
-    .option('--gpus <g>', 'slurm: GPUs per job (N or TYPE:N)')
+    .option('--gpus <g>', "slurm: ask Slurm for GPUs per job (N or TYPE:N); a job uses one only with runtime.backend tensorflow and @tensorflow/tfjs-node-gpu installed (docs/running.md)")
     .option('--mem <m>', 'slurm: memory per job (e.g. 8G)')
     .option('--array-parallelism <k>', 'slurm: at most k jobs of the array at a time')
-    .option('--sbatch-arg <arg>', 'slurm: one more sbatch option token, e.g. --sbatch-arg=--account=A (repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
-    .action(
+    .option('--sbatch-arg <arg>', 'slurm: one more sbatch option token, e.g. --sbatch-arg=--account=A (repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v]);
+  addOverrideOptions(cmd).action(
       action(async (grid: string, opts: RunOpts) => {
         if (process.env.RLGRID_VALIDATE_MANIFEST === '1') (await import('../runs/schema.ts')).enableManifestValidation();
         const jobsN = positiveInt('--jobs', opts.jobs, 1);
         const retries = positiveInt('--retries', opts.retries, 0);
-        const plan = await planFromArg(grid, maxJobsOption(opts.maxJobs));
+        const plan = await planWithOverrides(grid, opts, maxJobsOption(opts.maxJobs));
         const { checkJobFiles, checkGridName, freezePlan, openStore } = await import('../runs/store.ts');
         const { selectJobs } = await import('../runs/select.ts');
         const { codeVersion } = await import('../exec/code.ts');
@@ -242,8 +261,14 @@ export function register(program: Command): void {
           return EXIT_OK;
         }
 
+        if (opts.dryRun && opts.json) {
+          const { gridRef, jobRef, printData } = await import('./json.ts');
+          const acts = await plannedAction(store, plan, selected, code, rerunStale);
+          printData('run', { grid: gridRef(plan), dry_run: true, jobs: acts.map((a) => ({ ...jobRef(a.job), status: a.status, would: a.action })) });
+          return EXIT_OK;
+        }
         if (opts.dryRun) {
-          const t = makeTable(['job', ...plan.axes, 'status', 'would']);
+          const t = await makeTable(['job', ...plan.axes, 'status', 'would']);
           for (const a of await plannedAction(store, plan, selected, code, rerunStale))
             t.push([a.job.id, ...plan.axes.map((x) => a.job.labels[x] ?? ''), a.status, a.action]);
           process.stdout.write(t.toString() + '\n');
@@ -284,6 +309,7 @@ export function register(program: Command): void {
           progress.stop();
         }
 
+        if (opts.json) return afterRun({ store, plan, summary, check: opts.check !== false, json: true }, exitCodeOf(summary));
         process.stdout.write((await summaryTable(store, plan, summary.results)) + '\n');
         const by = (s: string): number => summary.results.filter((r) => r.status === s).length;
         const tail = [

@@ -4,7 +4,8 @@ import { Option, type Command } from 'commander';
 import type { TableFormat } from '../report/format.ts';
 import type { Agg, Layout } from '../report/table.ts';
 import { EXIT_FAILED, UserError } from '../util/errors.ts';
-import { action, runsDir, useColor } from './common.ts';
+import { action, addFitOptions, runsDir, useColor, type FitCliOpts } from './common.ts';
+import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from './overrides.ts';
 
 /**
  * report/format.ts TABLE_FORMATS, spelled out so that registering the command
@@ -12,7 +13,7 @@ import { action, runsDir, useColor } from './common.ts';
  */
 export const FORMAT_CHOICES: readonly TableFormat[] = ['term', 'md', 'csv', 'latex', 'json'];
 
-export interface TableCliOptions {
+export interface TableCliOptions extends OverrideOpts, FitCliOpts {
   format: TableFormat;
   out?: string;
   agg: Agg;
@@ -30,18 +31,27 @@ export function parseTolerance(text: string | undefined): number | undefined {
   return x;
 }
 
-export async function tableCommand(grid: string, opts: TableCliOptions): Promise<number> {
+export async function tableCommand(grid: string, opts: TableCliOptions & { json?: boolean }): Promise<number> {
+  if (opts.json) opts = { ...opts, format: 'json' };
+  if (opts.format !== 'term' && (opts.columns?.length || opts.sort || opts.filter?.length))
+    throw new UserError(`--columns, --sort and --filter shape the terminal table; --format ${opts.format} has every row and column`);
   const tolerance = parseTolerance(opts.tolerance);
   if (tolerance !== undefined && !opts.check) throw new UserError('--tolerance goes with --check FILE');
   const { compareWithGolden, formatDifferences } = await import('../report/golden.ts');
   const { renderTable } = await import('../report/format.ts');
-  const { loadGridRecords } = await import('../report/load.ts');
   const { buildTable } = await import('../report/table.ts');
   const { writeFileAtomic } = await import('../runs/files.ts');
-  const { plan, records, warnings, labelOrder } = loadGridRecords(grid, runsDir(opts.runsDir));
+  const { plan, records, warnings, labelOrder } = await gridRecordsWithOverrides(grid, runsDir(opts.runsDir), opts);
   for (const w of warnings) process.stderr.write(`note: ${w}\n`);
   const model = buildTable(plan, records, { agg: opts.agg, layout: opts.layout, rows: opts.rows, labelOrder });
-  const text = renderTable(model, opts.format, { color: !opts.out && opts.format === 'term' && useColor() });
+  const { terminalWidth } = await import('../report/fit.ts');
+  const text = renderTable(model, opts.format, {
+    color: !opts.out && opts.format === 'term' && useColor(),
+    width: opts.out || opts.wide ? undefined : terminalWidth(),
+    columns: opts.columns,
+    sort: opts.sort,
+    filter: opts.filter,
+  });
   if (opts.out) writeFileAtomic(opts.out, text);
   if (opts.check) {
     if (!fs.existsSync(opts.check)) throw new UserError(`golden table not found: ${opts.check}`);
@@ -59,17 +69,18 @@ export async function tableCommand(grid: string, opts: TableCliOptions): Promise
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('table')
     .description("print a grid's results as a table (rows and columns from the grid's `table:` section)")
     .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
     .addOption(new Option('-f, --format <format>', 'output format').choices([...FORMAT_CHOICES]).default('term'))
+    .option('--json', 'the same as --format json')
     .option('-o, --out <file>', 'write the table to a file instead of stdout')
     .addOption(new Option('--agg <agg>', 'aggregate over seeds: mean ± std, or IQM with a 95% stratified-bootstrap interval').choices(['mean', 'iqm']).default('mean'))
     .addOption(new Option('--layout <layout>', "override the grid's table layout").choices(['table1', 'table1-checkpoints', 'table2', 'table3', 'custom']))
     .option('--rows <axes>', "row axes (a or a+b), overriding the grid's table.rows")
     .option('--check <file>', 'compare with a golden table (JSON or CSV from this command); exit 1 on a difference')
     .option('--tolerance <x>', 'with --check: numbers may differ by this much (absolute, in the column unit)')
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)')
-    .action(action((grid: string, opts: TableCliOptions) => tableCommand(grid, opts)));
+    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)');
+  addFitOptions(addOverrideOptions(cmd)).action(action((grid: string, opts: TableCliOptions) => tableCommand(grid, opts)));
 }

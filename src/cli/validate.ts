@@ -2,7 +2,7 @@
 // it and check every job; print OK with the job count, or every problem
 // (`file:line:col path: message`) and exit 2. Writes nothing.
 import type { Command } from 'commander';
-import { UserError, type Diagnostic } from '../util/errors.ts';
+import { EXIT_BAD_INPUT, UserError, type Diagnostic } from '../util/errors.ts';
 import type { Plan } from '../grid/types.ts';
 import { action, maxJobsOption, projectRoot } from './common.ts';
 
@@ -25,19 +25,28 @@ export function register(program: Command): void {
     .description('check grid files: schema, rules and every expanded job (exit 2 listing every problem)')
     .argument('<grid...>', 'grid files (YAML)')
     .option('--max-jobs <n>', 'refuse a grid that expands to more jobs (default 100000)')
+    .option('--json', 'print each file\'s verdict and every problem as JSON (still exit 2 on a problem)')
     .action(
-      action(async (files: string[], opts: { maxJobs?: string }) => {
+      action(async (files: string[], opts: { json?: boolean; maxJobs?: string }) => {
         const maxJobs = maxJobsOption(opts.maxJobs);
         const { planGrid } = await import('../grid/index.ts');
+        const { gridRef, printData } = await import('./json.ts');
         const problems: Diagnostic[] = [];
+        const grids: object[] = [];
         for (const file of files) {
           try {
             const plan = planGrid(file, { root: projectRoot(), maxJobs, checkFiles: true });
-            process.stdout.write(`OK ${file}: ${planSummary(plan)}\n`);
+            grids.push({ file, ok: true, grid: gridRef(plan), jobs: plan.jobs.length, duplicates: plan.duplicates.length, summary: planSummary(plan) });
+            if (!opts.json) process.stdout.write(`OK ${file}: ${planSummary(plan)}\n`);
           } catch (e) {
             if (!(e instanceof UserError)) throw e;
+            grids.push({ file, ok: false, problems: e.diagnostics.length });
             problems.push(...e.diagnostics);
           }
+        }
+        if (opts.json) {
+          printData('validate', { grids, problems });
+          return problems.length ? EXIT_BAD_INPUT : 0;
         }
         if (problems.length) throw new UserError(problems);
       }),

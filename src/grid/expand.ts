@@ -127,6 +127,8 @@ export interface ExpandContext {
   maxJobs?: number;
   /** check model paths on disk against this project root (grid/names.ts); task names are always checked */
   checkFilesIn?: string;
+  /** command-line overrides (src/grid/overrides.ts): applied to every job last; sources: config path -> the option's text */
+  overrides?: { patch: JsonObject; sources: Map<string, string> };
 }
 
 /** The longest prefix of a config path that a layer sets. */
@@ -207,7 +209,8 @@ export function expandGridWith(grid: Grid, ctx: ExpandContext = {}): Plan {
   /** job id -> full hash of its config (ids are 48 bits: a different hash under a known id is a collision) */
   const hashOfId = new Map<string, string>();
   let labelsSeen: Map<string, string> | undefined; // built when the first include arrives
-  const templates = ctx.fast === false ? undefined : new Templates(grid, names, Object.values(grid.axes).map((a) => (a.kind === 'values' ? a.values : undefined)), entries.map((e) => e.map((x) => x.patch)));
+  const over = ctx.overrides;
+  const templates = ctx.fast === false || over ? undefined : new Templates(grid, names, Object.values(grid.axes).map((a) => (a.kind === 'values' ? a.values : undefined)), entries.map((e) => e.map((x) => x.patch)));
   // general path: prefix[d] = base + patches of axes 0..d-1 of `prev`
   const prefix: JsonObject[] = [cloneJson(grid.base)];
   let prev: number[] | undefined;
@@ -226,12 +229,17 @@ export function expandGridWith(grid: Grid, ctx: ExpandContext = {}): Plan {
       prev = include === undefined ? [...choice] : undefined;
       let partial = prefix[names.length];
       if (include !== undefined) partial = applyPatch(cloneJson(partial), grid.include[include].patch);
+      if (over) partial = applyPatch(cloneJson(partial), over.patch);
       config = resolveJob(partial);
       const problems = jobProblems(config);
       if (problems.length === 0) problems.push(...names_.problems(config));
       if (problems.length) {
         const layers = src ? jobLayers(src, grid, names, choice, labels, include) : [];
-        for (const p of problems) errors.add(src ? locateJobProblem(file, layers, p.path, p.message) : { file, path: p.path, message: p.message }, labels);
+        for (const p of problems) {
+          const set = over && overrideSource(over.sources, p.path);
+          if (set) errors.add({ file: set, path: p.path, message: p.message }, labels);
+          else errors.add(src ? locateJobProblem(file, layers, p.path, p.message) : { file, path: p.path, message: p.message }, labels);
+        }
         return;
       }
     }
@@ -317,6 +325,12 @@ export function expandGridWith(grid: Grid, ctx: ExpandContext = {}): Plan {
     claims: grid.claims,
     ...(grid.table ? { table: grid.table } : {}),
   };
+}
+
+/** The --set option that set a config path or a block above it. */
+function overrideSource(sources: Map<string, string>, configPath: string): string | undefined {
+  for (const [p, text] of sources) if (configPath === p || configPath.startsWith(p + '.') || p.startsWith(configPath + '.')) return text;
+  return undefined;
 }
 
 /** The layers (base, each axis, include) of one job with their sources, in application order. */

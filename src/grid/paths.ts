@@ -1,6 +1,8 @@
 // Field paths as users read them in error messages, and small string helpers
 // (did-you-mean, safe names) shared by the loader and the planner.
 
+import damerauLevenshtein from 'damerau-levenshtein';
+
 /** A segment of a raw path inside a YAML document: a map key or a list index. */
 export type Seg = string | number;
 
@@ -44,18 +46,9 @@ export function displayPath(raw: readonly Seg[]): string {
   return joinSegs(segs);
 }
 
-/** Edit distance with adjacent transpositions (optimal string alignment): "hihg" -> "high" is 1. */
+/** Edit distance with adjacent transpositions (optimal string alignment, the damerau-levenshtein package): "hihg" -> "high" is 1. */
 export function editDistance(a: string, b: string): number {
-  if (a === b) return 0;
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  return d[a.length][b.length];
+  return damerauLevenshtein(a, b).steps;
 }
 
 /**

@@ -82,7 +82,8 @@ export interface PlannedJob {
 export interface Plan {
   version: 1;
   /** file: the grid file relative to the project root (posix separators), absolute when outside it */
-  grid: { name: string; file: string; hash: string };
+  /** overrides: the --set / --seeds options the plan was made with (src/grid/overrides.ts); hash then covers them */
+  grid: { name: string; file: string; hash: string; overrides?: string[] };
   /** axis names in declaration order (columns of tables) */
   axes: string[];
   jobs: PlannedJob[];

@@ -46,13 +46,25 @@ export interface BackendInfo {
 
 const NODE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
 
+/** Why each optional tfjs-node package was not used by the last initBackend (auto, tensorflow). */
+let skipped: { package: string; reason: string }[] = [];
+
+/** "not installed" for the usual case; anything else (a CUDA or ABI mismatch) is said as it is. */
+function importFailure(e: unknown, name: string): string {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  const msg = e instanceof Error ? e.message : String(e);
+  if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && msg.includes(name)) return 'not installed';
+  return `failed to load: ${msg.split('\n')[0]}`;
+}
+
 async function tryImportNode(): Promise<string | null> {
+  skipped = [];
   for (const name of NODE_PACKAGES) {
     try {
       await import(name);
       return name;
-    } catch {
-      // optional dependency not installed (the usual case)
+    } catch (e) {
+      skipped.push({ package: name, reason: importFailure(e, name) });
     }
   }
   return null;
@@ -95,10 +107,15 @@ export async function initBackend(name: BackendName, threads = 1): Promise<Backe
     nodePackage = await tryImportNode();
     if (nodePackage) want = 'tensorflow';
     else if (name === 'tensorflow')
-      throw new Error(`runtime.backend 'tensorflow' needs ${NODE_PACKAGES.join(' or ')}, and neither can be imported`);
+      // never a silent fallback: the config asked for this backend
+      throw new Error(
+        `runtime.backend 'tensorflow' cannot load: ${skipped.map((s) => `${s.package} ${s.reason}`).join('; ')}. ` +
+          `Install @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA) beside rlgrid, or set runtime.backend: wasm`,
+      );
     else want = 'wasm';
   } else {
     want = name;
+    skipped = [];
   }
   if (want === 'wasm') {
     // The wasm backend reads this before it initialises (Node cannot run the
@@ -133,6 +150,17 @@ export async function initBackend(name: BackendName, threads = 1): Promise<Backe
 /** The backend chosen by the last initBackend (null before). */
 export function backendInfo(): BackendInfo | null {
   return current;
+}
+
+/** The line every job logs first: the backend in use, and why `auto` skipped the native ones. */
+export function describeBackend(info: BackendInfo): string {
+  const what =
+    info.backend === 'tensorflow'
+      ? `tensorflow (${info.nodePackage ?? 'tfjs-node'})`
+      : `${info.backend}${info.backend === 'wasm' ? (info.fastKernels ? ' with rlgrid SIMD kernels' : info.simd ? ' (SIMD, no rlgrid kernels)' : ' (no SIMD)') : ''}`;
+  const threads = info.threads === null ? '' : `, ${info.threads} thread${info.threads === 1 ? '' : 's'}`;
+  const skip = skipped.length ? `; skipped ${skipped.map((s) => `${s.package} (${s.reason})`).join(', ')}` : '';
+  return `backend: ${what}${threads}, tfjs ${info.tfjsVersion}${skip}`;
 }
 
 // ============================================================================

@@ -22,7 +22,7 @@ import { getTaskWorld, type Problem, type TaskWorld } from '../tasks/index.ts';
 import { EpochSampler } from '../data/sampler.ts';
 import { emaStep } from '../metrics/ema.ts';
 import { Rng } from '../util/rng.ts';
-import { initBackend } from './backend.ts';
+import { describeBackend, initBackend } from './backend.ts';
 import { disposeModel, tokenLogProbsAndEntropy, type Model } from './model.ts';
 import { AdamW, lrAt } from './optim.ts';
 import { computeAdvantages, broadcastAdvantages, entropyAdvTerm } from './advantage.ts';
@@ -54,6 +54,7 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
 
   const backend = await initBackend(cfg.runtime.backend, cfg.runtime.threads);
   ctx.recordEnvironment({ ...backend });
+  ctx.log(describeBackend(backend));
   const world = getTaskWorld(cfg.task);
   const base = loadModel(path.resolve(ctx.projectRoot, cfg.model));
   // The config names the base model by path; its content is recorded so that a

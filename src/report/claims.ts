@@ -30,7 +30,7 @@
 // A selector whose labels exist but whose combination no planned job has
 // makes the claim invalid: no run could ever fill that group.
 // Every judgement needs at least two finished jobs per group (seeds).
-import Table from 'cli-table3';
+import { fitTable, wrapText } from './fit.ts';
 import type { Claim, Plan, Selector } from '../grid/types.ts';
 import { MIN_CORRELATION_POINTS, spearman, spearmanInterval } from '../metrics/correlation.ts';
 import { mean, sampleStd, studentTQuantile, welchInterval } from '../metrics/stats.ts';
@@ -332,17 +332,20 @@ const gateText = (r: ClaimResult) => (r.gated ? 'yes' : 'no');
 
 const COLORS: Record<Verdict, string> = { holds: '\x1b[32m', contradicted: '\x1b[31m', 'not shown': '\x1b[33m', invalid: '\x1b[31m' };
 
-export function renderClaimsTerm(results: readonly ClaimResult[], opts: { color?: boolean } = {}): string {
+/** `width`: fit the terminal (report/fit.ts): claim names and metrics are cut with "…", the lines below wrap. */
+export function renderClaimsTerm(results: readonly ClaimResult[], opts: { color?: boolean; width?: number } = {}): string {
   if (results.length === 0) return 'no claims in this grid\n';
-  const t = new Table({
-    head: ['#', 'claim', 'metric', 'verdict', 'gated', 'estimate [95% CI]'],
-    style: opts.color ? { head: ['cyan'], compact: true } : { head: [], border: [], compact: true },
+  const rows = results.map((r, i) => [String(i + 1), r.name, r.metric, opts.color ? `${COLORS[r.verdict]}${r.verdict}\x1b[0m` : r.verdict, gateText(r), interval(r)]);
+  const t = fitTable(['#', 'claim', 'metric', 'verdict', 'gated', 'estimate [95% CI]'], rows, {
+    width: opts.width,
+    color: opts.color,
+    headColor: 'cyan',
+    compact: true,
+    keep: [0, 1, 2, 3, 4, 5],
+    truncatable: (i) => i === 1 || i === 2,
   });
-  results.forEach((r, i) =>
-    t.push([String(i + 1), r.name, r.metric, opts.color ? `${COLORS[r.verdict]}${r.verdict}\x1b[0m` : r.verdict, gateText(r), interval(r)]),
-  );
   const lines = results.flatMap((r, i) => [`${i + 1}. ${r.evidence}`, ...(r.source ? [`   metric: ${r.source}`] : []), ...(r.note ? [`   note: ${r.note}`] : [])]);
-  return `${t.toString()}\n${lines.join('\n')}\n${claimsSummary(results)}\n`;
+  return `${t.text}\n${wrapText(lines.join('\n'), opts.width)}\n${wrapText(claimsSummary(results), opts.width)}\n`;
 }
 
 export function renderClaimsMarkdown(results: readonly ClaimResult[]): string {

@@ -160,25 +160,65 @@ function sideText(label: string, s: JobSide, relativeTo?: string): string {
   return `${label}: ${s.id}${labels} ${s.status}${dir ? `  ${dir}` : ''}`;
 }
 
-/** The diff as text: only what differs unless `all`; directories under `relativeTo` shown relative to it. */
-export function renderJobDiff(d: JobDiff, opts: { all?: boolean; relativeTo?: string } = {}): string {
+/**
+ * --filter: keys, paths and series names that contain a pattern, with `*`
+ * standing for any run of characters and `?` for one (`entropy`,
+ * `final.*_gap`); case-insensitive; any pattern may match.
+ */
+export function keyMatcher(patterns: readonly string[]): (key: string) => boolean {
+  const tests = patterns.map((p) => {
+    if (!/[*?]/.test(p)) return (k: string) => k.toLowerCase().includes(p.toLowerCase());
+    const re = new RegExp(p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.'), 'i');
+    return (k: string) => re.test(k);
+  });
+  return (k) => tests.length === 0 || tests.some((t) => t(k));
+}
+
+/** The diff restricted to the keys --filter names (every section). */
+export function filterJobDiff(d: JobDiff, patterns: readonly string[]): JobDiff {
+  if (patterns.length === 0) return d;
+  const m = keyMatcher(patterns);
+  return {
+    ...d,
+    config: d.config.filter((c) => m(c.path)),
+    environment: d.environment.filter((c) => m(c.path)),
+    final: d.final.filter((c) => m(c.key)),
+    curves: d.curves.filter((c) => m(c.series)),
+  };
+}
+
+/** Keys read first in a compact diff: entropy, scores and the calibration gap before the rest (quantiles, probes). */
+const HEADLINE = /entropy|avg_at_k|pass_at_k|critic\/score|calibration_gap|reward/;
+const headlineFirst = <T>(xs: T[], key: (x: T) => string): T[] => [...xs.filter((x) => HEADLINE.test(key(x))), ...xs.filter((x) => !HEADLINE.test(key(x)))];
+
+/**
+ * The diff as text: only what differs unless `all`; directories under
+ * `relativeTo` shown relative to it. `limit`: at most this many lines per
+ * section (headline keys first), the rest counted (the compact default).
+ */
+export function renderJobDiff(d: JobDiff, opts: { all?: boolean; relativeTo?: string; limit?: number; filtered?: boolean } = {}): string {
   const all = opts.all ?? false;
+  const same = (what: string) => `${what}: ${opts.filtered ? 'nothing that --filter picks differs' : 'same'}`;
   const out: string[] = [sideText('A', d.a, opts.relativeTo), sideText('B', d.b, opts.relativeTo), ''];
+  const limit = opts.limit ?? Infinity;
+  const cut = (lines: string[]): string[] =>
+    lines.length <= limit ? lines : [...lines.slice(0, limit), `  … ${lines.length - limit} more (--filter PATTERN picks keys; --all shows everything)`];
 
   const cfg = d.config.filter((c) => all || !c.same);
-  out.push(cfg.length === 0 ? 'config: same' : `config (${differ(d.config.filter((c) => !c.same).length)}):`);
-  for (const c of cfg) out.push(c.same ? `  ${c.path}: ${show(c.a)}` : `  ${c.path}: ${show(c.a)} -> ${show(c.b)}`);
+  out.push(cfg.length === 0 ? same('config') : `config (${differ(d.config.filter((c) => !c.same).length)}):`);
+  out.push(...cut(cfg.map((c) => (c.same ? `  ${c.path}: ${show(c.a)}` : `  ${c.path}: ${show(c.a)} -> ${show(c.b)}`))));
 
   const env = d.environment.filter((c) => (all ? true : !c.same && !isVolatile(c.path)));
   const envDiffers = d.environment.filter((c) => !c.same && (all || !isVolatile(c.path))).length;
-  out.push(env.length === 0 ? 'environment: same' + (all ? '' : ' (times and attempts not compared; --all shows them)') : `environment (${differ(envDiffers)}${all ? '' : '; times and attempts not compared'}):`);
-  for (const c of env) out.push(c.same ? `  ${c.path}: ${show(c.a)}` : `  ${c.path}: ${show(c.a)} -> ${show(c.b)}`);
+  out.push(env.length === 0 ? same('environment') + (all ? '' : ' (times and attempts not compared; --all shows them)') : `environment (${differ(envDiffers)}${all ? '' : '; times and attempts not compared'}):`);
+  out.push(...cut(env.map((c) => (c.same ? `  ${c.path}: ${show(c.a)}` : `  ${c.path}: ${show(c.a)} -> ${show(c.b)}`))));
 
-  const fin = d.final.filter((c) => all || !c.same);
-  out.push(fin.length === 0 ? 'final metrics: same' : `final metrics (${differ(d.final.filter((c) => !c.same).length)}):`);
+  const fin = headlineFirst(d.final.filter((c) => all || !c.same), (c) => c.key);
+  const finLines: string[] = [];
+  out.push(fin.length === 0 ? same('final metrics') : `final metrics (${differ(d.final.filter((c) => !c.same).length)}):`);
   for (const c of fin) {
     if (c.same) {
-      out.push(`  ${c.key}: ${show(c.a)}`);
+      finLines.push(`  ${c.key}: ${show(c.a)}`);
       continue;
     }
     const [sa, sb] = pair(c.a, c.b);
@@ -187,25 +227,28 @@ export function renderJobDiff(d: JobDiff, opts: { all?: boolean; relativeTo?: st
       const pct = c.a !== 0 ? `, ${c.delta >= 0 ? '+' : ''}${((100 * c.delta) / Math.abs(c.a)).toFixed(1)}%` : '';
       line += ` (${c.delta >= 0 ? '+' : ''}${Number(c.delta.toPrecision(4))}${pct})`;
     }
-    out.push(line);
+    finLines.push(line);
   }
+  out.push(...cut(finLines));
 
-  const cur = d.curves.filter((c) => all || c.firstExact !== null);
+  const cur = headlineFirst(d.curves.filter((c) => all || c.firstExact !== null), (c) => c.series);
+  const curLines: string[] = [];
   out.push(
     cur.length === 0
-      ? 'curves: identical'
+      ? opts.filtered ? same('curves') : 'curves: identical'
       : `curves (first step that differs; first beyond ${d.tolerance} relative):`,
   );
   for (const c of cur) {
     const name = c.source === 'eval' ? `eval ${c.series}` : c.series;
     if (!c.firstExact) {
-      out.push(`  ${name}: identical`);
+      curLines.push(`  ${name}: identical`);
       continue;
     }
     const [sa, sb] = pair(c.firstExact.a, c.firstExact.b);
     const beyond = c.firstBeyond ? `beyond at step ${c.firstBeyond.step}` : 'never beyond';
-    out.push(`  ${name}: step ${c.firstExact.step} (${sa} vs ${sb}); ${beyond}`);
+    curLines.push(`  ${name}: step ${c.firstExact.step} (${sa} vs ${sb}); ${beyond}`);
   }
+  out.push(...cut(curLines));
   return out.join('\n') + '\n';
 }
 

@@ -39,8 +39,16 @@ export interface CurveData {
   jobs: Record<string, number>;
   /** drawn jobs whose series has points only at step 0 and the selected and last checkpoints (eval.schedule 'selected') */
   sparse?: number;
+  /** the smoothing applied: 'none' for evaluation series (a few points: EMA would only lag them) */
   smooth: 'ema' | 'none';
+  /** values scaled to percent (Avg@k, Pass@k: the tables show them in %) */
+  percent: boolean;
+  /** jobs of the grid that are not drawn (unfinished, or without this series), so a figure never drops them silently */
+  notDrawn: { id: string; labels: Record<string, string>; status: string }[];
 }
+
+/** Series whose values tables show in percent: the Avg@k / Pass@k scores (fractions in the job files). */
+export const isPercentMetric = (path: string): boolean => /(^|[./])(avg_at_k|pass_at_k)$/.test(path);
 
 export interface CurveOptions {
   metric: string;
@@ -61,17 +69,22 @@ export function curveData(plan: Plan, records: readonly JobRecord[], opts: Curve
   if (drawn.length === 0) throw new UserError(`no ${opts.allJobs ? '' : 'finished '}jobs to plot in grid "${plan.grid.name}"`);
   const metric = resolveMetric(opts.metric, drawn);
   if (metric.source === 'result') throw new UserError(`metric "${opts.metric}" is a result.json number (${metric.path}), not a curve; plot a metrics.jsonl key or an eval.jsonl series`);
-  const smooth = opts.smooth ?? 'none';
+  // EMA smooths per-step training series; an evaluation series has a few points
+  const smooth = metric.source === 'metrics' ? (opts.smooth ?? 'none') : 'none';
+  const percent = isPercentMetric(metric.path);
+  const scale = percent ? 100 : 1;
   const points: CurvePoint[] = [];
   const groups = groupBy(drawn, opts.group, opts.labelOrder);
   const jobs: Record<string, number> = {};
   let sparse = 0;
+  const withSeries = new Set<JobRecord>();
   for (const g of groups) {
     const perStep = new Map<number, number[]>();
     let count = 0;
     for (const r of g.records) {
-      const s = seriesOf(metric, r);
+      const s = seriesOf(metric, r).map((p) => ({ step: p.step, value: p.value * scale }));
       if (s.length === 0) continue;
+      withSeries.add(r);
       count++;
       if (validationOnlyGaps(metric, r)) sparse++;
       const values = smooth === 'ema' ? emaSeries(s.map((p) => p.value), EMA_BETA) : s.map((p) => p.value);
@@ -90,7 +103,8 @@ export function curveData(plan: Plan, records: readonly JobRecord[], opts: Curve
     }
   }
   if (points.length === 0) throw new UserError(`no job has a series "${opts.metric}"`);
-  const data: CurveData = { metric, groupAxes: opts.group, groups: groups.map((g) => g.label).filter((l) => jobs[l] > 0), points, jobs, smooth };
+  const notDrawn = all.filter((r) => !withSeries.has(r)).map((r) => ({ id: r.id, labels: r.labels, status: r.status }));
+  const data: CurveData = { metric, groupAxes: opts.group, groups: groups.map((g) => g.label).filter((l) => jobs[l] > 0), points, jobs, smooth, percent, notDrawn };
   if (sparse) data.sparse = sparse;
   return data;
 }
@@ -103,7 +117,7 @@ export interface SpecOptions {
 
 /** The vega-lite spec of a curve plot: a band layer and a line layer, one colour per group. */
 export function curveSpec(data: CurveData, opts: SpecOptions = {}): TopLevelSpec {
-  const yTitle = data.metric.name + (data.smooth === 'ema' ? ` (EMA, beta ${EMA_BETA})` : '');
+  const yTitle = data.metric.name + (data.percent ? ' (%)' : '') + (data.smooth === 'ema' ? ` (EMA, beta ${EMA_BETA})` : '');
   const legend = data.groupAxes.join(' ') || 'jobs';
   const color = {
     field: 'group',
@@ -147,8 +161,16 @@ export function curveSubtitle(data: CurveData): string {
   const sparse = data.sparse
     ? `; ${data.sparse} job(s) only at step 0, the selected and the last checkpoints (eval.schedule: selected evaluates only the validation benchmark between)`
     : '';
-  if (counts.length > 1 && counts.every((c) => c === counts[0])) return `mean ± std over jobs; ${counts[0]} jobs per line${sparse}`;
-  return `mean ± std over jobs; jobs: ${data.groups.map((g) => `${g} ${data.jobs[g]}`).join(', ')}${sparse}`;
+  const missing = data.notDrawn.length ? `; not drawn: ${notDrawnText(data.notDrawn)}` : '';
+  if (counts.length > 1 && counts.every((c) => c === counts[0])) return `mean ± std over jobs; ${counts[0]} jobs per line${sparse}${missing}`;
+  return `mean ± std over jobs; jobs: ${data.groups.map((g) => `${g} ${data.jobs[g]}`).join(', ')}${sparse}${missing}`;
+}
+
+/** "3 jobs (2 running, 1 failed)" */
+export function notDrawnText(jobs: CurveData['notDrawn']): string {
+  const by = new Map<string, number>();
+  for (const j of jobs) by.set(j.status, (by.get(j.status) ?? 0) + 1);
+  return `${jobs.length} job${jobs.length === 1 ? '' : 's'} (${[...by].map(([s, n]) => `${n} ${s}`).join(', ')})`;
 }
 
 /** About the plot's width in 12 px subtitle characters: a longer subtitle would widen the figure. */

@@ -1,7 +1,9 @@
 // Render a table model as terminal text, Markdown, CSV, LaTeX (booktabs) or
 // JSON. Every format shows the same numbers; CSV and JSON keep one number
 // per column (the two scores of a benchmark are separate columns there).
-import Table from 'cli-table3';
+import { fitTable, hiddenNote, tableWidth, visibleLength, wrapText, type FitOptions } from './fit.ts';
+import { parse as parseCsvSync } from 'csv-parse/sync';
+import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import type { Field, JobTally, Stat, TableModel, TableRow } from './table.ts';
 
 export type TableFormat = 'term' | 'md' | 'csv' | 'latex' | 'json';
@@ -16,7 +18,7 @@ export function fixed(x: number, decimals: number): string {
 }
 
 /** Text of one field of a cell. `rowDone`: finished jobs in the row (a smaller n is shown). */
-export function statText(s: Stat, f: Pick<Field, 'decimals' | 'unit'>, rowDone: number, opts: { pm?: string } = {}): string {
+export function statText(s: Stat, f: Pick<Field, 'decimals' | 'unit'>, rowDone: number, opts: { pm?: string; centerOnly?: boolean } = {}): string {
   if (s.n === 0 || s.center === null) return DASH;
   const d = f.decimals;
   if (f.unit === 'count') {
@@ -26,8 +28,8 @@ export function statText(s: Stat, f: Pick<Field, 'decimals' | 'unit'>, rowDone: 
     return (lo === hi ? fixed(lo, d) : `${fixed(lo, d)}–${fixed(hi, d)}`) + (s.n < rowDone ? ` (n=${s.n})` : '');
   }
   let t = fixed(s.center, d);
-  if (s.std !== null) t += ` ${opts.pm ?? '±'} ${fixed(s.std, d)}`;
-  if (s.lo !== null && s.hi !== null) t += ` [${fixed(s.lo, d)}, ${fixed(s.hi, d)}]`;
+  if (s.std !== null && !opts.centerOnly) t += ` ${opts.pm ?? '±'} ${fixed(s.std, d)}`;
+  if (s.lo !== null && s.hi !== null && !opts.centerOnly) t += ` [${fixed(s.lo, d)}, ${fixed(s.hi, d)}]`;
   if (s.n < rowDone) t += ` (n=${s.n})`;
   return t;
 }
@@ -51,7 +53,7 @@ function fieldMap(model: TableModel): Map<string, Field> {
 }
 
 /** The displayed cells of a row: label, n, then one text per column. */
-export function displayRow(model: TableModel, row: TableRow, opts: { pm?: string } = {}): string[] {
+export function displayRow(model: TableModel, row: TableRow, opts: { pm?: string; centerOnly?: boolean } = {}): string[] {
   const fm = fieldMap(model);
   const cells = model.columns.map((c) => {
     const parts = c.fields.map((k) => statText(row.cells[k], fm.get(k)!, row.jobs.done, opts));
@@ -64,15 +66,45 @@ export function displayHeader(model: TableModel): string[] {
   return [model.rowHeader, 'n', ...model.columns.map((c) => c.header)];
 }
 
-export function renderTerm(model: TableModel, opts: { color?: boolean } = {}): string {
+/** How `rlgrid table` fits the terminal (report/fit.ts): width, and the user's --columns/--sort/--filter. */
+export type TermOptions = { color?: boolean } & Pick<FitOptions, 'width' | 'columns' | 'sort' | 'filter'>;
+
+/**
+ * The headline columns, most important first: the row label, n, Entropy, the
+ * ID and OOD averages; then the rest in table order. Columns are hidden
+ * from the end of this order when the table does not fit.
+ */
+function termPriority(head: readonly string[]): number[] {
+  const at = (h: string) => head.indexOf(h);
+  return [0, 1, at('Entropy'), at('Average (ID)'), at('Average (OOD)')].filter((i) => i >= 0);
+}
+
+/** Column indices with the headline columns first (the HTML report: they stay in view without scrolling). */
+export function headlineOrder(head: readonly string[]): number[] {
+  const first = termPriority(head);
+  return [...first, ...head.map((_, i) => i).filter((i) => !first.includes(i))];
+}
+
+export function renderTerm(model: TableModel, opts: TermOptions = {}): string {
   const head = displayHeader(model);
-  const t = new Table({
-    head,
-    colAligns: head.map((_, i) => (i === 0 ? 'left' : 'right')),
-    style: opts.color ? { head: ['cyan'], compact: true } : { head: [], border: [], compact: true },
+  const full = model.rows.map((r) => displayRow(model, r));
+  const width = opts.width;
+  // Too wide with mean ± std in every cell: means only (said in a note), then hide columns.
+  const natural = (rows: string[][]) => tableWidth(head.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i])))));
+  const centerOnly = width !== undefined && Number.isFinite(width) && !opts.columns?.length && natural(full) > width;
+  const rows = centerOnly ? model.rows.map((r) => displayRow(model, r, { centerOnly: true })) : full;
+  const fitted = fitTable(head, rows, {
+    ...opts,
+    keep: [0],
+    priority: termPriority(head),
+    truncatable: () => false, // numbers are never cut: columns are hidden instead
+    align: head.map((_, i) => (i === 0 ? 'left' : 'right')),
+    headColor: 'cyan',
+    compact: true,
   });
-  for (const r of model.rows) t.push(displayRow(model, r));
-  return `${model.title}\n${t.toString()}\n${model.notes.join('\n')}\n`;
+  const notes = [...model.notes];
+  if (centerOnly) notes.push(`Cells show the mean only to fit ${width} characters (--wide shows ± spread).`);
+  return `${wrapText(model.title, width)}\n${fitted.text}\n${wrapText(notes.join('\n'), width)}\n${hiddenNote(fitted.hidden, width)}`;
 }
 
 const mdEscape = (s: string): string => s.replace(/\|/g, '\\|');
@@ -117,46 +149,23 @@ export function csvGrid(model: TableModel): { header: string[]; rows: string[][]
   return { header, rows };
 }
 
+/** RFC 4180 CSV lines (csv-stringify): quotes where needed, and around a field with leading or trailing spaces. */
+export function csvText(rows: readonly (readonly string[])[]): string {
+  return stringifyCsv(rows as string[][], { quoted_match: /^\s|\s$/, record_delimiter: 'unix' });
+}
+
 export function csvQuote(s: string): string {
-  return /[",\n\r]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
+  return csvText([[s]]).replace(/\n$/, '');
 }
 
 export function renderCsv(model: TableModel): string {
   const { header, rows } = csvGrid(model);
-  return [header, ...rows].map((r) => r.map(csvQuote).join(',')).join('\n') + '\n';
+  return csvText([header, ...rows]);
 }
 
-/** Parse RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF). */
+/** Parse RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF) with csv-parse; every field a string. */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
+  return parseCsvSync(text, { relax_column_count: true, skip_empty_lines: false }) as string[][];
 }
 
 // ---- LaTeX (booktabs)
@@ -208,6 +217,7 @@ export function renderLatex(model: TableModel): string {
 
 export function renderJson(model: TableModel): string {
   const out = {
+    format: 'rlgrid.table',
     version: 1,
     ...model,
     rows: model.rows.map((r) => ({
@@ -220,7 +230,7 @@ export function renderJson(model: TableModel): string {
   return JSON.stringify(out, null, 2) + '\n';
 }
 
-export function renderTable(model: TableModel, format: TableFormat, opts: { color?: boolean } = {}): string {
+export function renderTable(model: TableModel, format: TableFormat, opts: TermOptions = {}): string {
   switch (format) {
     case 'term':
       return renderTerm(model, opts);

@@ -5,7 +5,7 @@ import type { Plan } from '../grid/types.ts';
 import { UserError } from '../util/errors.ts';
 import { claimsSummary, num, type ClaimResult } from './claims.ts';
 import { curveData, curveSpec, curveSubtitle, renderSvg } from './figure.ts';
-import { displayHeader, displayRow } from './format.ts';
+import { displayHeader, displayRow, headlineOrder } from './format.ts';
 import { formatSelector, defaultGroupAxes, displayLabel, planRecords, type LabelOrder } from './select.ts';
 import type { TableModel } from './table.ts';
 import type { JobRecord } from './types.ts';
@@ -85,6 +85,7 @@ figcaption { font-size: 0.8rem; color: #555; max-width: 560px; }
 .status-failed, .status-missing, .status-interrupted { color: #c62828; } .status-done { color: #1a7f37; }
 code { font-size: 0.85em; }
 #results td { white-space: normal; } .nw { white-space: nowrap; } .scroll { overflow-x: auto; }
+#results td:first-child, #results th:first-child { position: sticky; left: 0; background: #fff; }
 `;
 
 function htmlTable(head: string[], rows: string[][], opts: { id?: string; textCols?: number[] } = {}): string {
@@ -114,9 +115,12 @@ export function renderReport(input: ReportInput): string {
   for (const r of all) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
   const statusLine = [...counts.entries()].map(([s, n]) => `${n} ${s}`).join(', ');
 
+  // headline columns (label, n, Entropy, averages) first, the label column sticky: they stay in view on a narrow screen
+  const order = headlineOrder(displayHeader(table));
+  const resultHead = order.map((i) => displayHeader(table)[i]);
   // a cell may wrap between its scores (" / "), never inside one
   const resultRows = table.rows.map((r) =>
-    displayRow(table, r).map((c) =>
+    order.map((i) => displayRow(table, r)[i]).map((c) =>
       c
         .split(' / ')
         .map((part) => `<span class="nw">${escapeHtml(part)}</span>`)
@@ -153,7 +157,7 @@ export function renderReport(input: ReportInput): string {
     `<p class="meta">grid file <code>${escapeHtml(plan.grid.file)}</code>, hash <code>${escapeHtml(plan.grid.hash.slice(0, 12))}</code>; ${all.length} jobs: ${escapeHtml(statusLine)}</p>`,
     '<section id="table">',
     `<h2>${escapeHtml(table.title)}</h2>`,
-    `<div class="scroll">${htmlTable(displayHeader(table), resultRows, { id: 'results' })}</div>`,
+    `<div class="scroll">${htmlTable(resultHead, resultRows, { id: 'results' })}</div>`,
     `<p class="notes">${table.notes.map(escapeHtml).join('<br>')}</p>`,
     '</section>',
     '<section id="figures">',

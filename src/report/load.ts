@@ -85,6 +85,8 @@ export function loadGridRecords(
       const now = expandGrid(g);
       const sameJobs = now.jobs.length === plan.jobs.length && now.jobs.every((j, i) => j.id === plan.jobs[i].id);
       if (sameJobs) plan = now;
+      else if (plan.grid.overrides?.length)
+        warnings.push(`${g.name} was last planned with ${plan.grid.overrides.join(' ')}; showing what ran (${planFile(store, g.name)})`);
       else warnings.push(`${grid} changed since its plan was frozen; showing what ran (${planFile(store, g.name)})`);
     }
   } else if (grid.endsWith('plan.json') && fs.existsSync(grid)) {

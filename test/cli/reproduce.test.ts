@@ -31,7 +31,8 @@ function tamper(file: string, step: number, key: string, change: (x: number) => 
 }
 
 interface ReproduceJson {
-  job: string;
+  format: string;
+  job: { id: string; labels: Record<string, string>; seed: number | null };
   steps: number;
   of_steps: number;
   verdict: string;
@@ -88,7 +89,8 @@ describe('rlgrid reproduce', function () {
       const r = await runCli(['reproduce', 'tiny-grpo:seed=1', '--json', '--out', out, '--runs-dir', runs], env);
       assert.equal(r.code, 0, r.stderr + r.stdout);
       const j = JSON.parse(r.stdout) as ReproduceJson;
-      assert.equal(j.job, plan.jobs[0].id);
+      assert.equal(j.format, 'rlgrid.reproduce');
+      assert.deepEqual([j.job.id, j.job.seed], [plan.jobs[0].id, plan.jobs[0].config.seed]);
       assert.equal(j.verdict, 'bit-exact');
       assert.equal(j.required, 'bit-exact');
       assert.equal(j.tolerance, 0);

@@ -125,7 +125,7 @@ describe('rlgrid run / status / ls', function () {
     const ls = await runCli(['ls', '--json', '--runs-dir', runs], env());
     assert.equal(ls.code, 0, ls.stderr);
     assert.deepEqual(
-      JSON.parse(ls.stdout).grids.map((g: { grid: string; jobs: number; counts: Record<string, number> }) => [g.grid, g.jobs, g.counts.done, g.counts.pending]),
+      JSON.parse(ls.stdout).grids.map((g: { grid: { name: string }; jobs: number; counts: Record<string, number> }) => [g.grid.name, g.jobs, g.counts.done, g.counts.pending]),
       [
         ['a', 4, 4, 0],
         ['b', 3, 2, 1],

@@ -49,13 +49,13 @@ describe('rlgrid validate / plan (CLI)', function () {
     assert.equal(
       r.stdout,
       [
-        '┌───┬──────────────┬─────────────┬──────┬─────────────┬─────────────────────────┬─────────────────┐',
-        '│ # │ id           │ method      │ seed │ train.steps │ train.updates_per_batch │ train.clip.high │',
-        '│ 0 │ 50668e3a7d39 │ GRPO        │ 1    │ 10          │ 1                       │ 0.2             │',
-        '│ 1 │ 759f9609a599 │ GRPO        │ 2    │ 10          │ 1                       │ 0.2             │',
-        '│ 2 │ d86508916b68 │ Clip-Higher │ 1    │ 10          │ 2                       │ 0.28            │',
-        '│ 3 │ 86a24db6df78 │ GRPO        │ 3    │ 20          │ 1                       │ 0.2             │',
-        '└───┴──────────────┴─────────────┴──────┴─────────────┴─────────────────────────┴─────────────────┘',
+        '┌───┬──────────────┬─────────────┬──────┬───────┬───────────────────┬───────────┐',
+        '│ # │ id           │ method      │ seed │ steps │ updates_per_batch │ clip.high │',
+        '│ 0 │ 50668e3a7d39 │ GRPO        │ 1    │ 10    │ 1                 │ 0.2       │',
+        '│ 1 │ 759f9609a599 │ GRPO        │ 2    │ 10    │ 1                 │ 0.2       │',
+        '│ 2 │ d86508916b68 │ Clip-Higher │ 1    │ 10    │ 2                 │ 0.28      │',
+        '│ 3 │ 86a24db6df78 │ GRPO        │ 3    │ 20    │ 1                 │ 0.2       │',
+        '└───┴──────────────┴─────────────┴──────┴───────┴───────────────────┴───────────┘',
         'small: 4 jobs; axes: method 2, seed 3',
         '',
       ].join('\n'),
@@ -68,7 +68,7 @@ describe('rlgrid validate / plan (CLI)', function () {
     const r = rlgrid(['plan', '--json', 'grids/table1.yaml']);
     assert.equal(r.code, 0, r.stderr);
     const plan = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(plan), ['version', 'grid', 'axes', 'jobs', 'duplicates', 'claims', 'table']);
+    assert.deepEqual(Object.keys(plan), ['format', 'version', 'grid', 'axes', 'jobs', 'duplicates', 'claims', 'table']);
     assert.equal(plan.grid.name, 'table1');
     assert.equal(plan.grid.file, 'grids/table1.yaml');
     assert.equal(plan.jobs.length, 87);

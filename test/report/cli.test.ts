@@ -75,9 +75,12 @@ describe('report commands (CLI)', function () {
     }
   });
 
-  it('plot: an SVG and a PNG per metric', function () {
-    const r = rlgrid('plot', 'methods', '-m', 'actor/entropy', 'probe_entropy', '--smooth', 'ema', '-o', 'figs', '--scale', '1.5');
+  it('plot: an SVG and a PNG per metric; -m before the grid does not swallow it; unfinished jobs are named', function () {
+    const r = rlgrid('plot', '-m', 'actor/entropy', '-m', 'probe_entropy', 'methods', '--smooth', 'ema', '-o', 'figs', '--scale', '1.5');
     assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /note: probe_entropy is an evaluation series \(a few points\): not smoothed/);
+    assert.match(r.err, /note: actor\/entropy: not drawn: [0-9a-f]{12} method=Clip-Free, seed=\d \(failed\)/);
+    assert.equal(rlgrid('plot', '-m', 'actor/entropy,probe_entropy', 'methods', '-o', 'figs2').out, r.out.replace(/figs\//g, 'figs2/'));
     assert.equal(r.out, 'figs/methods-actor_entropy.svg\nfigs/methods-actor_entropy.png\nfigs/methods-probe_entropy.svg\nfigs/methods-probe_entropy.png\n');
     const svg = fs.readFileSync(path.join(cwd, 'figs/methods-actor_entropy.svg'), 'utf8');
     const w = Number(/<svg[^>]* width="([\d.]+)"/.exec(svg)![1]);

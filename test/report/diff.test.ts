@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { diffJobs, diffTables, renderGridDiff, renderJobDiff } from '../../src/report/diff.ts';
+import { diffJobs, diffTables, filterJobDiff, keyMatcher, renderGridDiff, renderJobDiff } from '../../src/report/diff.ts';
 import { resolveRunArg } from '../../src/report/load.ts';
 import { buildTable } from '../../src/report/table.ts';
 import type { JobRecord, MetricRow } from '../../src/report/types.ts';
@@ -125,6 +125,32 @@ describe('report/diff', function () {
     const id = path.basename(fx.dirOf({ method: 'Clip-Free', seed: '3' }));
     const r = job(id.slice(0, 6));
     assert.deepEqual([r.id, r.status], [id, 'failed']);
+  });
+
+  it('--filter keeps the keys that contain a pattern (* and ? as wildcards); the compact default caps each section, headline keys first', function () {
+    const m = keyMatcher(['entropy', 'id-val.*avg']);
+    assert.deepEqual(
+      ['actor/entropy', 'final.probe_entropy_last3', 'selected.benchmarks.id-val.avg_at_k', 'selected.benchmarks.id-val.pass_at_k', 'actor/pg_clipfrac'].map(m),
+      [true, true, true, false, false],
+    );
+    assert.ok(keyMatcher(['FINAL.?ntropy'])('final.entropy_ema'), 'case-insensitive; ? is one character');
+    const d = diffJobs(job('methods:method=GRPO,seed=1'), job('methods:method=Clip-Higher,seed=1'));
+    const f = filterJobDiff(d, ['entropy']);
+    assert.deepEqual(f.config.filter((c) => !c.same), []);
+    assert.ok(f.config.every((c) => c.path.includes('entropy')));
+    assert.ok(f.final.length > 0 && f.final.every((c) => c.key.includes('entropy')));
+    assert.ok(f.curves.every((c) => c.series.includes('entropy')));
+    const text = renderJobDiff(f, { filtered: true });
+    assert.match(text, /\nconfig: nothing that --filter picks differs\n/);
+    assert.match(text, /\n {2}final\.entropy_ema: 0\.618 -> 0\.675 \(\+0\.057, \+9\.2%\)\n/);
+    const full = renderJobDiff(d).split('\n');
+    const compact = renderJobDiff(d, { limit: 3 }).split('\n');
+    assert.ok(compact.length < full.length);
+    const fin = compact.indexOf('final metrics (18 differ):');
+    assert.ok(fin > 0, compact.join('\n'));
+    // headline keys (entropy, scores) first, then the count of the rest
+    assert.match(compact[fin + 1], /avg_at_k|pass_at_k|entropy/);
+    assert.equal(compact[fin + 4], '  … 15 more (--filter PATTERN picks keys; --all shows everything)');
   });
 
   it('two grids, cell by cell through the table layout', function () {

@@ -52,6 +52,25 @@ describe('report/figure', function () {
     assert.throws(() => curveData(grid.plan, grid.records, { metric: 'actor/entropy', group: ['methd'] }), /--group: unknown axis "methd"/);
   });
 
+  it('evaluation series are not smoothed, scores are in percent as in the tables, unfinished jobs are listed', function () {
+    const d = curveData(grid.plan, grid.records, { metric: 'benchmarks.id-val.avg_at_k', group: ['method'], smooth: 'ema' });
+    assert.equal(d.smooth, 'none');
+    assert.equal(d.percent, true);
+    // GRPO (mi 0) at step 30: (250 + 10 * (seed - 2) + 120) / 1000 over seeds 1..3 = 0.37, in percent 37
+    assert.equal(d.points.find((p) => p.group === 'GRPO' && p.step === 30)!.mean.toFixed(6), '37.000000');
+    const raw = curveData(grid.plan, grid.records, { metric: 'probe_entropy', group: ['method'], smooth: 'ema' });
+    assert.equal(raw.percent, false);
+    // the smoothed training series still differs from the raw one
+    const ema = curveData(grid.plan, grid.records, { metric: 'actor/entropy', group: ['method'], smooth: 'ema' });
+    assert.equal(ema.smooth, 'ema');
+    // the failed Clip-Free job and the Entropy-Adv jobs that never ran are named, not dropped
+    const statuses = d.notDrawn.map((j) => `${j.labels.method}:${j.status}`).sort();
+    assert.ok(statuses.includes('Clip-Free:failed'), statuses.join(' '));
+    assert.ok(statuses.some((s) => s.startsWith('Entropy-Adv:')), statuses.join(' '));
+    assert.match(curveSubtitle(d), new RegExp(`; not drawn: ${d.notDrawn.length} jobs \\(`));
+    assert.match(JSON.stringify(curveSpec(d)), /benchmarks\.id-val\.avg_at_k \(%\)/);
+  });
+
   it('the SVG parses and names every series, the axes and the legend', async function () {
     const d = curveData(grid.plan, grid.records, { metric: 'actor/entropy', group: ['method'], smooth: 'ema' });
     const svg = await renderSvg(curveSpec(d, { title: 'methods: actor/entropy' }));
@@ -59,7 +78,7 @@ describe('report/figure', function () {
     const texts = svgTexts(svg);
     for (const t of ['GRPO', 'Clip-Higher', 'Clip-Free', 'method', 'step', 'actor/entropy (EMA, beta 0.6)', 'methods: actor/entropy'])
       assert.ok(texts.includes(t), `no <text>${t}</text> in ${JSON.stringify(texts)}`);
-    assert.ok(texts.includes('mean ± std over jobs; jobs: GRPO 3, Clip-Higher 3, Clip-Free 2'));
+    assert.match(svg, /Subtitle text 'mean ± std over jobs; jobs: GRPO 3, Clip-Higher 3, Clip-Free 2; not drawn: 4 jobs \(1 failed, 3 missing\)'/);
     assert.ok(!texts.includes('Entropy-Adv'));
     // one line and one band per series, in legend order
     const marks = (kind: string) =>
@@ -70,7 +89,7 @@ describe('report/figure', function () {
 
   it('the subtitle: one count when every line has as many jobs; a long one wraps at commas instead of widening the figure', () => {
     const d = curveData(grid.plan, grid.records, { metric: 'actor/entropy', group: ['method'] });
-    assert.equal(curveSubtitle({ ...d, jobs: { GRPO: 3, 'Clip-Higher': 3, 'Clip-Free': 3 } }), 'mean ± std over jobs; 3 jobs per line');
+    assert.equal(curveSubtitle({ ...d, notDrawn: [], jobs: { GRPO: 3, 'Clip-Higher': 3, 'Clip-Free': 3 } }), 'mean ± std over jobs; 3 jobs per line');
     const groups = Array.from({ length: 18 }, (_, i) => `Pos-Adv-Reweight (variant ${i})`);
     const many = { ...d, groups, jobs: Object.fromEntries(groups.map((g, i) => [g, 1 + (i % 3)])) };
     const lines = wrapAtCommas(curveSubtitle(many), 90);

@@ -48,6 +48,15 @@ describe('report/html', function () {
     assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
   });
 
+  it('the results table puts the headline columns first (label, n, Entropy, averages) and keeps the label column in view', function () {
+    const head = /<table id="results">\n<thead><tr>(.*?)<\/tr>/.exec(html)![1];
+    const cols = [...head.matchAll(/<th[^>]*>([^<]*)<\/th>/g)].map((m) => m[1]);
+    assert.deepEqual(cols, ['method', 'n', 'Entropy', 'Average (ID)', 'Average (OOD)', 'id-val', 'id-hard', 'ood-logic']);
+    const grpo = /<tr><td><span class="nw">GRPO<\/span><\/td>(.*?)<\/tr>/.exec(html)![1];
+    assert.match(grpo, /^<td><span class="nw">3<\/span><\/td><td><span class="nw">0\.62100 ± 0\.00300<\/span><\/td>/);
+    assert.match(html, /#results td:first-child, #results th:first-child \{ position: sticky; left: 0;/);
+  });
+
   describe('in chromium', function () {
     let browser: Browser | undefined;
 
