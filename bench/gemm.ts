@@ -14,7 +14,7 @@
 import os from 'node:os';
 import v8 from 'node:v8';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, kernels, relaxedSimdSupported, type GemmSpec } from '../src/grpo/backend.ts';
+import { initBackend, kernels, relaxedSimdSupported, type GemmSpec } from '../src/nn/backend.ts';
 import { Rng } from '../src/util/rng.ts';
 
 interface Shape {
@@ -28,7 +28,7 @@ interface Shape {
 const TOK = 64 * 48;
 const D = 128;
 const F = 512;
-// the specs of src/grpo/model.ts (training path) for these shapes
+// the specs of src/nn/model/ (training path) for these shapes
 const SHAPES: Shape[] = [
   { name: 'fc1 forward (3072x128 . 128x512)', M: TOK, K: D, spec: { N: F, sai: D, sak: 1, sbk: F, sci: F, bias: true, MC: 64, packB: true } },
   { name: 'fc1 dX (3072x512 . 512x128)', M: TOK, K: F, spec: { N: D, sai: F, sak: 1, sbk: D, sci: D, MC: 64, packB: true } },

@@ -22,10 +22,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { bestCoretype, unfairKernel } from './blas.ts';
-import { initBackend, kernels, type BackendName } from '../src/grpo/backend.ts';
-import { createModel, disposeModel, paramCount, score, tokenLogProbsAndEntropy, usesFastPath, type Model, type ModelConfig } from '../src/grpo/model.ts';
-import { AdamW } from '../src/grpo/optim.ts';
-import { generate } from '../src/grpo/sampling.ts';
+import { initBackend, kernels, type BackendName } from '../src/nn/backend.ts';
+import { createModel, disposeModel, paramCount, score, tokenLogProbsAndEntropy, usesFastPath, type Model, type ModelConfig } from '../src/nn/model/index.ts';
+import { AdamW } from '../src/nn/optim.ts';
+import { generate } from '../src/nn/sampling.ts';
 import { Rng } from '../src/util/rng.ts';
 import type { OptimizerConfig } from '../src/config/job.ts';
 

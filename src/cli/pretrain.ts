@@ -29,7 +29,7 @@ export function register(program: Command): void {
           if (!Number.isInteger(n) || n < 0) throw new UserError(`--${name} must be a non-negative integer, got '${v}'`);
           return n;
         };
-        const { initBackend } = await import('../grpo/backend.ts');
+        const { initBackend } = await import('../nn/backend.ts');
         const { getTaskWorld } = await import('../tasks/index.ts');
         const { DEFAULT_PRETRAIN, pretrainModel, baseModelReport } = await import('../grpo/pretrain.ts');
         const { saveModel, loadModel } = await import('../grpo/state.ts');

@@ -65,7 +65,7 @@ function taskProblems(config: JobConfig): NameProblem[] {
   return out;
 }
 
-/** A model directory holds checkpoint.json (src/grpo/checkpoint.ts) with this format. */
+/** A model directory holds checkpoint.json (src/nn/checkpoint.ts) with this format. */
 const MODEL_FORMAT = 'rlgrid-checkpoint';
 
 function modelProblems(model: string, root: string): NameProblem[] {

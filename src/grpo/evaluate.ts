@@ -9,8 +9,8 @@ import { meanNgramDiversity } from '../metrics/diversity.ts';
 import { meanSelfBleu } from '../metrics/selfbleu.ts';
 import { calibrationSummary } from '../metrics/calibration.ts';
 import type { BenchmarkEval, EvalRow } from '../runs/records.ts';
-import { generate, type Generation } from './sampling.ts';
-import { scoreSequences, type Model } from './model.ts';
+import { generate, type Generation } from '../nn/sampling.ts';
+import { scoreSequences, type Model } from '../nn/model/index.ts';
 import { yieldToEventLoop } from '../util/tick.ts';
 
 export type { BenchmarkEval, EvalRow };

@@ -9,9 +9,9 @@ import { DEFAULT_JOB, resolveJob } from '../config/job.ts';
 import type { TaskWorld } from '../tasks/index.ts';
 import { Rng } from '../util/rng.ts';
 import { initMethodState } from './methods.ts';
-import { getWeights, score, setWeights, type Model } from './model.ts';
+import { getWeights, score, setWeights, type Model } from '../nn/model/index.ts';
 import { encodePrompt, sampleAll } from './evaluate.ts';
-import { AdamW } from './optim.ts';
+import { AdamW } from '../nn/optim.ts';
 import { grpoStep } from './trainer.ts';
 
 export interface MechanismOptions {

@@ -10,9 +10,9 @@ import { readJson } from '../runs/files.ts';
 import { UserError } from '../util/errors.ts';
 import type { EpochSamplerState } from '../data/sampler.ts';
 import type { MethodState } from './methods.ts';
-import type { Model } from './model.ts';
-import type { AdamW } from './optim.ts';
-import { loadModelCheckpoint, recover, restoreModelCheckpoint, saveModelCheckpoint } from './checkpoint.ts';
+import type { Model } from '../nn/model/index.ts';
+import type { AdamW } from '../nn/optim.ts';
+import { loadModelCheckpoint, recover, restoreModelCheckpoint, saveModelCheckpoint } from '../nn/checkpoint.ts';
 
 /** Everything a resumed run needs besides weights and optimizer moments. */
 export interface TrainState {

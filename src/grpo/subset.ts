@@ -8,7 +8,7 @@ import type { Problem, TaskWorld } from '../tasks/index.ts';
 import { cachedEmbeddings, cachedJson, embeddingRows } from '../data/cache.ts';
 import { kmeansClusters, matchedRandomSubset, randomSubset, subsetFromClusters, type Clustering } from '../data/subsets.ts';
 import { contentHash } from '../util/canonical.ts';
-import { meanHidden, type Model } from './model.ts';
+import { meanHidden, type Model } from '../nn/model/index.ts';
 import { encodePrompt } from './evaluate.ts';
 
 export interface SubsetSelection {

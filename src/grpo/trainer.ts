@@ -22,9 +22,9 @@ import { getTaskWorld, type Problem, type TaskWorld } from '../tasks/index.ts';
 import { EpochSampler } from '../data/sampler.ts';
 import { emaStep } from '../metrics/ema.ts';
 import { Rng } from '../util/rng.ts';
-import { describeBackend, initBackend } from './backend.ts';
-import { disposeModel, tokenLogProbsAndEntropy, type Model } from './model.ts';
-import { AdamW, lrAt } from './optim.ts';
+import { describeBackend, initBackend } from '../nn/backend.ts';
+import { disposeModel, tokenLogProbsAndEntropy, type Model } from '../nn/model/index.ts';
+import { AdamW, lrAt } from '../nn/optim.ts';
 import { computeAdvantages, broadcastAdvantages, entropyAdvTerm } from './advantage.ts';
 import {
   computePolicyLoss,
@@ -42,7 +42,7 @@ import { completeEvaluation, evaluate, encodePrompt, probeEntropy, responseEntro
 import { loadModel, loadTrainState, saveModel, saveTrainState, type TrainState } from './state.ts';
 import { selectTrainingSubset } from './subset.ts';
 import { cachedJson } from '../data/cache.ts';
-import { padBatch } from './batch.ts';
+import { padBatch } from '../nn/batch.ts';
 import { yieldToEventLoop } from '../util/tick.ts';
 
 /** Run (or resume) one job in ctx.runDir. */

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { initBackend } from '../../src/grpo/backend.ts';
-import { createModel, disposeModel } from '../../src/grpo/model.ts';
+import { initBackend } from '../../src/nn/backend.ts';
+import { createModel, disposeModel } from '../../src/nn/model/index.ts';
 import { saveModel } from '../../src/grpo/state.ts';
 import { getTaskWorld } from '../../src/tasks/index.ts';
 import { environmentFacts } from '../../src/cli/reproduce.ts';

@@ -5,7 +5,7 @@
 // step and so hides whatever blocks the event loop.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createModel, disposeModel } from '../../src/grpo/model.ts';
+import { createModel, disposeModel } from '../../src/nn/model/index.ts';
 import { saveModel } from '../../src/grpo/state.ts';
 import { getTaskWorld } from '../../src/tasks/index.ts';
 import { testEnv, tmpDir } from './fixtures.ts';

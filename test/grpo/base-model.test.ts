@@ -8,7 +8,7 @@ import path from 'node:path';
 import { resolveJob } from '../../src/config/job.ts';
 import { useBackend } from '../helpers/backend.ts';
 import { DEFAULT_MECHANISM, mechanismCheck } from '../../src/grpo/mechanism.ts';
-import { disposeModel } from '../../src/grpo/model.ts';
+import { disposeModel } from '../../src/nn/model/index.ts';
 import type { BaseReport } from '../../src/grpo/pretrain.ts';
 import { loadModel } from '../../src/grpo/state.ts';
 import { train } from '../../src/grpo/trainer.ts';

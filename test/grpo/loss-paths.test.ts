@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_JOB, type LossAgg, type PolicyLossConfig, type TrainConfig, type ClipConfig } from '../../src/config/job.ts';
 import { computePolicyLoss, initMethodState, type UpdateStats } from '../../src/grpo/methods.ts';
-import { createModel, disposeModel, initialWeights, tokenLogProbsAndEntropy, usesFastPath, type Model, type ModelConfig } from '../../src/grpo/model.ts';
+import { createModel, disposeModel, initialWeights, tokenLogProbsAndEntropy, usesFastPath, type Model, type ModelConfig } from '../../src/nn/model/index.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { useBackend } from '../helpers/backend.ts';
 

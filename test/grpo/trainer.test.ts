@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { resolveJob, type JobConfig } from '../../src/config/job.ts';
 import { useBackend } from '../helpers/backend.ts';
-import { createModel, disposeModel } from '../../src/grpo/model.ts';
+import { createModel, disposeModel } from '../../src/nn/model/index.ts';
 import { saveModel } from '../../src/grpo/state.ts';
 import { train } from '../../src/grpo/trainer.ts';
 import { getTaskWorld } from '../../src/tasks/index.ts';

@@ -2,7 +2,7 @@
 // its previous one back afterwards: other suites assume tfjs's default, and a
 // wasm backend lacks kernels (e.g. gather's gradient) that they use.
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../src/grpo/backend.ts';
+import { initBackend } from '../../src/nn/backend.ts';
 import type { OptimizerConfig } from '../../src/config/job.ts';
 
 /** Call inside a describe: run the suite on `name`, restore the previous backend after. */

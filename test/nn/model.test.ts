@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, kernels, wasmSimdSupported, type Kernels } from '../../src/grpo/backend.ts';
+import { initBackend, kernels, wasmSimdSupported, type Kernels } from '../../src/nn/backend.ts';
 import {
   createModel,
   disposeModel,
@@ -16,8 +16,8 @@ import {
   usesFastPath,
   type Model,
   type ModelConfig,
-} from '../../src/grpo/model.ts';
-import { AdamW } from '../../src/grpo/optim.ts';
+} from '../../src/nn/model/index.ts';
+import { AdamW } from '../../src/nn/optim.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { TEST_OPT as OPT } from '../helpers/backend.ts';
 import { useBackend } from '../helpers/backend.ts';
@@ -68,7 +68,7 @@ function tinyModel(seed = 3, cfg: ModelConfig = TINY): Model {
   return createModel(cfg, seed, w);
 }
 
-describe('grpo/backend', () => {
+describe('nn/backend', () => {
   useBackend('wasm');
 
   it('initialises wasm and reports SIMD, threads and the tfjs version', async () => {
@@ -103,7 +103,7 @@ describe('grpo/backend', () => {
   });
 });
 
-describe('grpo/backend kernels (WebAssembly SIMD, checked against tfjs and float64)', function () {
+describe('nn/backend kernels (WebAssembly SIMD, checked against tfjs and float64)', function () {
   let K: Kernels;
   useBackend('wasm');
   before(function () {
@@ -365,7 +365,7 @@ describe('grpo/backend kernels (WebAssembly SIMD, checked against tfjs and float
   });
 });
 
-describe('grpo/model', () => {
+describe('nn/model', () => {
   useBackend('wasm');
 
   it("has torch_ref.py's parameter count on its shape, and a deterministic seeded init", () => {

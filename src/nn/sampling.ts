@@ -11,7 +11,7 @@
 // the same token of the same sequence, whatever the padding or the batch; on
 // the generic path they agree to float rounding.
 import type { Rng } from '../util/rng.ts';
-import { createDecoder, type Model } from './model.ts';
+import { createDecoder, type Model } from './model/index.ts';
 
 export interface GenerateOptions {
   temperature: number;

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../src/grpo/backend.ts';
+import { initBackend } from '../../src/nn/backend.ts';
 import {
   loadCheckpoint,
   loadModelCheckpoint,
@@ -13,9 +13,9 @@ import {
   saveCheckpoint,
   saveModelCheckpoint,
   type TensorSet,
-} from '../../src/grpo/checkpoint.ts';
-import { createModel, disposeModel, getWeights, tokenLogProbsAndEntropy, type Model, type ModelConfig } from '../../src/grpo/model.ts';
-import { AdamW } from '../../src/grpo/optim.ts';
+} from '../../src/nn/checkpoint.ts';
+import { createModel, disposeModel, getWeights, tokenLogProbsAndEntropy, type Model, type ModelConfig } from '../../src/nn/model/index.ts';
+import { AdamW } from '../../src/nn/optim.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { TEST_OPT as OPT } from '../helpers/backend.ts';
@@ -36,7 +36,7 @@ function userError(file: string, re: RegExp): (e: unknown) => boolean {
   };
 }
 
-describe('grpo/checkpoint', () => {
+describe('nn/checkpoint', () => {
   let tmp = '';
   let prev = '';
   before(async () => {

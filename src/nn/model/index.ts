@@ -16,8 +16,8 @@
 // see unpadded: positions count from the first real token, and attention never
 // reaches a pad key. Right padding needs nothing (attention is causal).
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../util/rng.ts';
-import { kernels, type Kernels } from './backend.ts';
+import { Rng } from '../../util/rng.ts';
+import { kernels, type Kernels } from '../backend.ts';
 
 export interface ModelConfig {
   vocab: number;

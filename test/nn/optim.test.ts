@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig } from '../../src/config/job.ts';
 import { useBackend } from '../helpers/backend.ts';
-import { AdamW, lrAt } from '../../src/grpo/optim.ts';
+import { AdamW, lrAt } from '../../src/nn/optim.ts';
 
 const BASE: OptimizerConfig = {
   name: 'adamw',
@@ -23,7 +23,7 @@ function close(a: ArrayLike<number>, b: readonly number[], tol: number, what: st
 }
 
 for (const backend of ['wasm', 'cpu'] as const) {
-  describe(`grpo/optim (${backend})`, () => {
+  describe(`nn/optim (${backend})`, () => {
     useBackend(backend);
 
     it('AdamW: two steps on a tiny parameter match hand-computed values', () => {
@@ -124,7 +124,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
   });
 }
 
-describe('grpo/optim lrAt', () => {
+describe('nn/optim lrAt', () => {
   it('constant, with linear warmup', () => {
     const c = { ...BASE, lr: 1, warmup_steps: 4 };
     assert.deepEqual([1, 2, 3, 4, 5, 100].map((s) => lrAt(s, c, 100)), [0.25, 0.5, 0.75, 1, 1, 1]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, kernels } from '../../src/grpo/backend.ts';
+import { initBackend, kernels } from '../../src/nn/backend.ts';
 import {
   createDecoder,
   createModel,
@@ -11,8 +11,8 @@ import {
   score,
   type Model,
   type ModelConfig,
-} from '../../src/grpo/model.ts';
-import { generate, sampleIndex, type GenerateOptions } from '../../src/grpo/sampling.ts';
+} from '../../src/nn/model/index.ts';
+import { generate, sampleIndex, type GenerateOptions } from '../../src/nn/sampling.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { useBackend } from '../helpers/backend.ts';
 
@@ -63,7 +63,7 @@ function naiveGenerate(model: Model, prompts: number[][], o: GenerateOptions): n
   return out;
 }
 
-describe('grpo/sampling', () => {
+describe('nn/sampling', () => {
   useBackend('wasm');
 
   for (const engine of ['fast', 'generic'] as const) {

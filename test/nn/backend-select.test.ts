@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, initBackend } from '../../src/grpo/backend.ts';
+import { describeBackend, initBackend } from '../../src/nn/backend.ts';
 import { ROOT, runCli, tmpDir } from '../exec/fixtures.ts';
 
 const installed = (name: string): boolean => {

@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../runs/files.ts';
 import { UserError } from '../util/errors.ts';
-import { createModel, getWeights, paramSpecs, setWeights, validateConfig, type Model, type ModelConfig } from './model.ts';
+import { createModel, getWeights, paramSpecs, setWeights, validateConfig, type Model, type ModelConfig } from './model/index.ts';
 import type { AdamW } from './optim.ts';
 
 export const CHECKPOINT_FORMAT = 'rlgrid-checkpoint';

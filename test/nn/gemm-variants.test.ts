@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import * as tf from '@tensorflow/tfjs';
-import { kernels, relaxedSimdSupported, type GemmSpec, type Kernels } from '../../src/grpo/backend.ts';
+import { kernels, relaxedSimdSupported, type GemmSpec, type Kernels } from '../../src/nn/backend.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { useBackend } from '../helpers/backend.ts';
 
-describe('grpo/backend: GEMM variants', function () {
+describe('nn/backend: GEMM variants', function () {
   let K: Kernels;
   useBackend('wasm');
   before(function () {
