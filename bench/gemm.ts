@@ -14,7 +14,10 @@
 import os from 'node:os';
 import v8 from 'node:v8';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, kernels, relaxedSimdSupported, type GemmSpec } from '../src/nn/backend.ts';
+import { initBackend } from '../src/nn/backend.ts';
+import type { GemmSpec } from '../src/nn/wasm/kernels-gemm.ts';
+import { kernels } from '../src/nn/wasm/runtime.ts';
+import { relaxedSimdSupported } from '../src/nn/wasm/simd.ts';
 import { Rng } from '../src/util/rng.ts';
 
 interface Shape {

@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import * as tf from '@tensorflow/tfjs';
-import { kernels, relaxedSimdSupported, type GemmSpec, type Kernels } from '../../src/nn/backend.ts';
+import type { GemmSpec } from '../../src/nn/wasm/kernels-gemm.ts';
+import { kernels, type Kernels } from '../../src/nn/wasm/runtime.ts';
+import { relaxedSimdSupported } from '../../src/nn/wasm/simd.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { useBackend } from '../helpers/backend.ts';
 

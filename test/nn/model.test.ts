@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, kernels, wasmSimdSupported, type Kernels } from '../../src/nn/backend.ts';
+import { initBackend } from '../../src/nn/backend.ts';
+import { kernels, type Kernels } from '../../src/nn/wasm/runtime.ts';
+import { wasmSimdSupported } from '../../src/nn/wasm/simd.ts';
 import {
   createModel,
   disposeModel,

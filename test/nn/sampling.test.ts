@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, kernels } from '../../src/nn/backend.ts';
+import { initBackend } from '../../src/nn/backend.ts';
+import { kernels } from '../../src/nn/wasm/runtime.ts';
 import {
   createDecoder,
   createModel,

@@ -1,0 +1,202 @@
+// The model's fast path (tfjs `wasm` with SIMD): forward and hand-written
+// backward passes on rlgrid's WebAssembly kernels (../wasm/) in tfjs's heap,
+// behind one tf.customGrad so the trainer still differentiates with
+// tf.variableGrads. Plans and layouts: plans.ts.
+import * as tf from '@tensorflow/tfjs';
+import { kernels, type Kernels } from '../wasm/runtime.ts';
+import { L_FC1B, L_FC1W, L_FC2B, L_FC2W, L_LN1B, L_LN1G, L_LN2B, L_LN2G, L_OB, L_OW, L_QKVB, L_QKVW, P_WPE, P_WTE, fin, lp, type Model } from './params.ts';
+import { Layout, backPlan, fwdLayout, layerOut, paramPtrs, plan, type FwdLayout, type Plan } from './plans.ts';
+
+interface FwdOpts {
+  /** where K^T goes for each layer (KV cache) and its row stride; default the arena */
+  ktBase?: (l: number) => number;
+  /** after each layer's QKV: e.g. copy V rows into a cache */
+  afterQkv?: (l: number, qkv: number) => void;
+  /** compute the final LayerNorm and the head (default true) */
+  head?: boolean;
+}
+
+/** Run the forward over B rows of the plan's T columns. `base` is the arena's byte pointer. */
+export function fastForward(K: Kernels, model: Model, pl: Plan, fl: FwdLayout, base: number, B: number, opts: FwdOpts = {}): void {
+  const cfg = model.config;
+  const w = paramPtrs(K, model);
+  const N = B * pl.T;
+  const D = cfg.d_model;
+  const F = cfg.mlp_ratio * D;
+  const T = pl.T;
+  const DH = D / cfg.heads;
+  const pk = base + fl.pack;
+  pl.embed(base + fl.tok, base + fl.offs, w[P_WTE], w[P_WPE], base + fl.layers[0].x, B, 0);
+  for (let l = 0; l < cfg.layers; l++) {
+    const b = fl.layers[l];
+    const x = base + b.x;
+    const qkv = base + b.qkv;
+    const kt = opts.ktBase ? opts.ktBase(l) : base + b.kt;
+    pl.ln(x, w[lp(l, L_LN1G)], w[lp(l, L_LN1B)], base + b.h1, base + b.mean1, base + b.rstd1, N);
+    pl.qkv(base + b.h1, w[lp(l, L_QKVW)], qkv, w[lp(l, L_QKVB)], 0, N, 1, D, pk);
+    pl.ktCopy(qkv + D * 4, kt, B);
+    opts.afterQkv?.(l, qkv);
+    pl.scores(qkv, kt, base + fl.s, 0, 0, T, B, DH);
+    pl.softmax(base + fl.s, base + b.p, base + fl.offs, B, 0);
+    pl.pv(base + b.p, qkv + 2 * D * 4, base + b.att, 0, 0, T, B, T);
+    pl.proj(base + b.att, w[lp(l, L_OW)], base + b.xmid, w[lp(l, L_OB)], x, N, 1, D, pk);
+    pl.ln(base + b.xmid, w[lp(l, L_LN2G)], w[lp(l, L_LN2B)], base + b.h2, base + b.mean2, base + b.rstd2, N);
+    pl.fc1(base + b.h2, w[lp(l, L_FC1W)], base + b.u, w[lp(l, L_FC1B)], 0, N, 1, D, pk);
+    pl.gelu(base + b.u, base + b.g, N * F);
+    pl.fc2(base + b.g, w[lp(l, L_FC2W)], base + layerOut(fl, l), w[lp(l, L_FC2B)], base + b.xmid, N, 1, F, pk);
+  }
+  if (opts.head !== false) {
+    pl.ln(base + fl.xL, w[fin(cfg, 0)], w[fin(cfg, 1)], base + fl.hf, base + fl.meanf, base + fl.rstdf, N);
+    pl.head(base + fl.hf, w[fin(cfg, 2)], base + fl.logits, w[fin(cfg, 3)], 0, N, 1, D, pk);
+  }
+}
+
+/**
+ * Backward from dlogits (byte pointer, [N, V]) through the saved activations;
+ * returns one gradient tensor per parameter.
+ */
+function fastBackward(K: Kernels, model: Model, T: number, B: number, fl: FwdLayout, base: number, dlogits: number): tf.Tensor[] {
+  const cfg = model.config;
+  const w = paramPtrs(K, model);
+  const bp = backPlan(K, cfg, T);
+  const N = B * T;
+  const D = cfg.d_model;
+  const H = cfg.heads;
+  const DH = D / H;
+  const F = cfg.mlp_ratio * D;
+  const V = cfg.vocab;
+  const D3 = 3 * D;
+  const grads = model.params.map((p) => K.alloc(p.shape));
+  const g = grads.map((t) => K.ptr(t));
+  const lay = new Layout();
+  const dres = lay.take(N * D);
+  const dh = lay.take(N * D);
+  const datt = lay.take(N * D);
+  const dqkv = lay.take(N * D3);
+  const dP = lay.take(B * H * T * T);
+  const dg = lay.take(N * F);
+  const vt = lay.take(N * D);
+  const wT = lay.take(Math.max(D * D3, D * F, D * V));
+  const pack = lay.take(Math.max(N * Math.max(D3, F, V), D * D3, D * F, D * V));
+  const scratch = K.alloc([lay.floats]);
+  const s = K.ptr(scratch);
+  const pk = s + pack;
+  // head
+  bp.dW(D, V)(base + fl.hf, dlogits, g[fin(cfg, 2)], 0, 0, D, 1, N, pk);
+  bp.colSum(V)(dlogits, g[fin(cfg, 3)], N);
+  bp.transpose(D, V)(w[fin(cfg, 2)], s + wT, 1);
+  bp.dX(D, V)(dlogits, s + wT, s + dh, 0, 0, N, 1, V, pk);
+  K.zero(g[fin(cfg, 0)], D);
+  K.zero(g[fin(cfg, 1)], D);
+  bp.lnBackSet(base + fl.xL, base + fl.meanf, base + fl.rstdf, w[fin(cfg, 0)], s + dh, s + dres, g[fin(cfg, 0)], g[fin(cfg, 1)], N);
+  for (let l = cfg.layers - 1; l >= 0; l--) {
+    const b = fl.layers[l];
+    // MLP: out = xmid + gelu(ln2(xmid) W1 + b1) W2 + b2
+    bp.dW(F, D)(base + b.g, s + dres, g[lp(l, L_FC2W)], 0, 0, F, 1, N, pk);
+    bp.colSum(D)(s + dres, g[lp(l, L_FC2B)], N);
+    bp.transpose(F, D)(w[lp(l, L_FC2W)], s + wT, 1);
+    bp.dX(F, D)(s + dres, s + wT, s + dg, 0, 0, N, 1, D, pk);
+    bp.gelu(base + b.u, s + dg, s + dg, N * F);
+    bp.dW(D, F)(base + b.h2, s + dg, g[lp(l, L_FC1W)], 0, 0, D, 1, N, pk);
+    bp.colSum(F)(s + dg, g[lp(l, L_FC1B)], N);
+    bp.transpose(D, F)(w[lp(l, L_FC1W)], s + wT, 1);
+    bp.dX(D, F)(s + dg, s + wT, s + dh, 0, 0, N, 1, F, pk);
+    K.zero(g[lp(l, L_LN2G)], D);
+    K.zero(g[lp(l, L_LN2B)], D);
+    bp.lnBackAcc(base + b.xmid, base + b.mean2, base + b.rstd2, w[lp(l, L_LN2G)], s + dh, s + dres, g[lp(l, L_LN2G)], g[lp(l, L_LN2B)], N);
+    // attention: xmid = x + attn(ln1(x)) Wo + bo
+    bp.dW(D, D)(base + b.att, s + dres, g[lp(l, L_OW)], 0, 0, D, 1, N, pk);
+    bp.colSum(D)(s + dres, g[lp(l, L_OB)], N);
+    bp.transpose(D, D)(w[lp(l, L_OW)], s + wT, 1);
+    bp.dX(D, D)(s + dres, s + wT, s + datt, 0, 0, N, 1, D, pk);
+    const qkv = base + b.qkv;
+    bp.vtCopy(qkv + 2 * D * 4, s + vt, B);
+    bp.dP(s + datt, s + vt, s + dP, 0, 0, T, B, DH);
+    bp.softmaxBack(base + b.p, s + dP, s + dP, B * H * T);
+    bp.dQ(s + dP, qkv + D * 4, s + dqkv, 0, 0, T, B, T);
+    bp.dK(s + dP, qkv, s + dqkv + D * 4, 0, 0, T, B, T);
+    bp.dV(base + b.p, s + datt, s + dqkv + 2 * D * 4, 0, 0, T, B, T);
+    bp.dW(D, D3)(base + b.h1, s + dqkv, g[lp(l, L_QKVW)], 0, 0, D, 1, N, pk);
+    bp.colSum(D3)(s + dqkv, g[lp(l, L_QKVB)], N);
+    bp.transpose(D, D3)(w[lp(l, L_QKVW)], s + wT, 1);
+    bp.dX(D, D3)(s + dqkv, s + wT, s + dh, 0, 0, N, 1, D3, pk);
+    K.zero(g[lp(l, L_LN1G)], D);
+    K.zero(g[lp(l, L_LN1B)], D);
+    bp.lnBackAcc(base + b.x, base + b.mean1, base + b.rstd1, w[lp(l, L_LN1G)], s + dh, s + dres, g[lp(l, L_LN1G)], g[lp(l, L_LN1B)], N);
+  }
+  bp.embed(base + fl.tok, base + fl.offs, s + dres, g[P_WTE], g[P_WPE], B);
+  scratch.dispose();
+  return grads;
+}
+
+/** Read an int32 [B, T] tensor, validate, and copy tokens (and offsets) into the arena. */
+export function writeInputs(K: Kernels, base: number, fl: FwdLayout, tok: Int32Array, offs: Int32Array, tgt: Int32Array | null, V: number): void {
+  const i32 = K.i32();
+  i32.set(tok, (base + fl.tok) >> 2);
+  i32.set(offs, (base + fl.offs) >> 2);
+  if (tgt) {
+    const t = new Int32Array(tgt.length);
+    for (let i = 0; i < tgt.length; i++) t[i] = tgt[i] >= 0 && tgt[i] < V ? tgt[i] : -1;
+    i32.set(t, (base + fl.tgt) >> 2);
+  }
+}
+
+/**
+ * The fast forward as a customGrad op over all parameters. `mode` 'logits'
+ * returns logits [B, T, V]; 'logpEnt' returns [2, B, T] (logp, entropy).
+ */
+export function fastOp(
+  model: Model,
+  tok: Int32Array,
+  offs: Int32Array,
+  B: number,
+  T: number,
+  mode: 'logits' | 'logpEnt',
+  tgt: Int32Array | null,
+  temperature: number,
+): tf.Tensor {
+  const K = kernels()!;
+  const cfg = model.config;
+  const V = cfg.vocab;
+  const N = B * T;
+  const invT = Math.fround(1 / temperature);
+  const op = tf.customGrad((...args: unknown[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const pl = plan(K, cfg, T, T);
+    const fl = fwdLayout(cfg, B, T, true, false);
+    const arena = K.alloc([fl.lay.floats]);
+    const base = K.ptr(arena);
+    writeInputs(K, base, fl, tok, offs, tgt, V);
+    fastForward(K, model, pl, fl, base, B);
+    let value: tf.Tensor;
+    if (mode === 'logits') {
+      value = K.alloc([B, T, V]);
+      K.f32().copyWithin(K.ptr(value) >> 2, (base + fl.logits) >> 2, ((base + fl.logits) >> 2) + N * V);
+    } else {
+      value = K.alloc([2, B, T]);
+      const vp = K.ptr(value);
+      pl.lpe(base + fl.logits, base + fl.tgt, vp, vp + N * 4, 0, N, invT);
+    }
+    save([arena]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const sbase = K.ptr(saved[0]);
+        let dlog: tf.Tensor | null = null;
+        let dlogPtr: number;
+        if (mode === 'logits') {
+          dlogPtr = K.ptr(dy);
+        } else {
+          dlog = K.alloc([N, V]);
+          dlogPtr = K.ptr(dlog);
+          const dyp = K.ptr(dy);
+          backPlan(K, cfg, T).lpe(sbase + fl.logits, sbase + fl.tgt, dyp, dyp + N * 4, dlogPtr, N, invT);
+        }
+        const grads = fastBackward(K, model, T, B, fl, sbase, dlogPtr);
+        dlog?.dispose();
+        return grads;
+      },
+    };
+  });
+  return op(...model.params);
+}
