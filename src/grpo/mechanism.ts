@@ -10,7 +10,7 @@ import type { TaskWorld } from '../tasks/index.ts';
 import { Rng } from '../util/rng.ts';
 import { initMethodState } from './methods.ts';
 import { getWeights, score, setWeights, type Model } from '../nn/model/index.ts';
-import { encodePrompt, sampleAll } from './evaluate.ts';
+import { encodePrompt, sampleAll } from './rollout.ts';
 import { AdamW } from '../nn/optim.ts';
 import { grpoStep } from './trainer.ts';
 

@@ -10,7 +10,8 @@ import { Rng } from '../util/rng.ts';
 import { createModel, tokenLogProbsAndEntropy, type Model, type ModelConfig } from '../nn/model/index.ts';
 import { AdamW, lrAt } from '../nn/optim.ts';
 import { padBatch } from '../nn/batch.ts';
-import { evaluateBenchmark, rewardOf, sampleAll } from './evaluate.ts';
+import { evaluateBenchmark } from './evaluate.ts';
+import { rewardOf, sampleAll } from './rollout.ts';
 import { mechanismCheck, DEFAULT_MECHANISM, type MechanismResult } from './mechanism.ts';
 import { yieldToEventLoop } from '../util/tick.ts';
 

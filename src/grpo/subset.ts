@@ -9,7 +9,7 @@ import { cachedEmbeddings, cachedJson, embeddingRows } from '../data/cache.ts';
 import { kmeansClusters, matchedRandomSubset, randomSubset, subsetFromClusters, type Clustering } from '../data/subsets.ts';
 import { contentHash } from '../util/canonical.ts';
 import { meanHidden, type Model } from '../nn/model/index.ts';
-import { encodePrompt } from './evaluate.ts';
+import { encodePrompt } from './rollout.ts';
 
 export interface SubsetSelection {
   problems: Problem[];

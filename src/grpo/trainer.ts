@@ -38,7 +38,8 @@ import {
   type UpdateStats,
 } from './methods.ts';
 import { theoryProbes, entropyDelta } from './probes.ts';
-import { completeEvaluation, evaluate, encodePrompt, probeEntropy, responseEntropy, rewardOf, sampleAll, type EvalRow } from './evaluate.ts';
+import { completeEvaluation, evaluate, probeEntropy, type EvalRow } from './evaluate.ts';
+import { encodePrompt, responseEntropy, rewardOf, sampleAll } from './rollout.ts';
 import { loadModel, loadTrainState, saveModel, saveTrainState, type TrainState } from './state.ts';
 import { selectTrainingSubset } from './subset.ts';
 import { cachedJson } from '../data/cache.ts';
