@@ -13,5 +13,5 @@ import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import '@tensorflow/tfjs-backend-cpu';
 
 export * from '@tensorflow/tfjs-core';
-/** the union package's `version` (backend.ts records version.tfjs) */
+/** the union package's `version` (src/nn/backend.ts records version.tfjs) */
 export const version = { 'tfjs-core': version_core, tfjs: version_core };

@@ -1,5 +1,5 @@
 // Model directories and training checkpoints, both in the checkpoint format
-// of checkpoint.ts (tensors.bin + checkpoint.json, written atomically as a
+// of ../nn/checkpoint.ts (tensors.bin + checkpoint.json, written atomically as a
 // directory, sha256-verified on load).
 //   models/<name>/           weights + meta (how the model was made, its report)
 //   <run>/checkpoints/last   weights + AdamW moments + TrainState (resume)
