@@ -60,22 +60,41 @@ export function sampleAll(
   cfg: JobConfig['rollout'],
   rng: Rng,
 ): Generation[] {
-  const ids = prompts.flatMap((p) => Array.from({ length: samples }, () => encodePrompt(world, p)));
-  const chunk = 512;
   const out: Generation[] = [];
-  for (let i = 0; i < ids.length; i += chunk) {
-    out.push(
-      ...generate(model, ids.slice(i, i + chunk), {
-        temperature: cfg.temperature,
-        topP: cfg.top_p,
-        maxNewTokens: cfg.max_new_tokens,
-        eos: world.tokenizer.eos,
-        rng,
-        decode: (t) => world.tokenizer.decode(t),
-      }),
-    );
+  for (const c of sampleChunks(model, world, prompts, samples, cfg, rng)) out.push(...c);
+  return out;
+}
+
+/** sampleAll for long evaluations: the same draws, with the event loop let in between chunks. */
+export async function sampleAllYielding(
+  model: Model,
+  world: TaskWorld,
+  prompts: Problem[],
+  samples: number,
+  cfg: JobConfig['rollout'],
+  rng: Rng,
+): Promise<Generation[]> {
+  const out: Generation[] = [];
+  for (const c of sampleChunks(model, world, prompts, samples, cfg, rng)) {
+    out.push(...c);
+    await yieldToEventLoop();
   }
   return out;
+}
+
+/** The generations of sampleAll, 512 sequences at a time (bounded memory), in order. */
+function* sampleChunks(model: Model, world: TaskWorld, prompts: Problem[], samples: number, cfg: JobConfig['rollout'], rng: Rng): Generator<Generation[]> {
+  const ids = prompts.flatMap((p) => Array.from({ length: samples }, () => encodePrompt(world, p)));
+  const chunk = 512;
+  for (let i = 0; i < ids.length; i += chunk)
+    yield generate(model, ids.slice(i, i + chunk), {
+      temperature: cfg.temperature,
+      topP: cfg.top_p,
+      maxNewTokens: cfg.max_new_tokens,
+      eos: world.tokenizer.eos,
+      rng,
+      decode: (t) => world.tokenizer.decode(t),
+    });
 }
 
 /** Probe entropy (SPEC 4): responses sampled for a fixed prompt set, token-mean entropy. */
@@ -92,11 +111,11 @@ export function probeEntropy(
   return { entropy: e.all, answer: e.answer };
 }
 
-export function evaluateBenchmark(model: Model, world: TaskWorld, b: Benchmark, cfg: JobConfig, rng: Rng): BenchmarkEval {
+export async function evaluateBenchmark(model: Model, world: TaskWorld, b: Benchmark, cfg: JobConfig, rng: Rng): Promise<BenchmarkEval> {
   const qs = evalQuestions(b, cfg.eval.questions);
   const n = cfg.eval.samples;
   const k = cfg.eval.k ?? n;
-  const gens = sampleAll(model, world, qs, n, cfg.rollout, rng);
+  const gens = await sampleAllYielding(model, world, qs, n, cfg.rollout, rng);
   const correct: number[] = [];
   const perQuestionTokens: number[][][] = [];
   const scored: { meanLogprob: number; correct: boolean }[] = [];
@@ -161,7 +180,7 @@ export async function evaluate(model: Model, world: TaskWorld, cfg: JobConfig, p
   const benchmarks: Record<string, BenchmarkEval> = {};
   for (const b of world.benchmarks) {
     await yieldToEventLoop(); // a long evaluation lets signals and the lock heartbeat through
-    benchmarks[b.name] = evaluateBenchmark(model, world, b, cfg, Rng.derived(cfg.seed, `eval:${step}:${b.name}`));
+    benchmarks[b.name] = await evaluateBenchmark(model, world, b, cfg, Rng.derived(cfg.seed, `eval:${step}:${b.name}`));
   }
   await yieldToEventLoop();
   const pe = probeEntropy(model, world, probe, cfg, Rng.derived(cfg.seed, `probe:${step}`));
