@@ -11,7 +11,7 @@ import { calibrationSummary } from '../metrics/calibration.ts';
 import type { BenchmarkEval, EvalRow } from '../runs/records.ts';
 import { scoreSequences, type Model } from '../nn/model/index.ts';
 import { yieldToEventLoop } from '../util/tick.ts';
-import { encodePrompt, responseEntropy, rewardOf, sampleAll } from './rollout.ts';
+import { encodePrompt, responseEntropy, rewardOf, sampleAll, sampleAllYielding } from './rollout.ts';
 
 export type { BenchmarkEval, EvalRow };
 
@@ -34,11 +34,11 @@ export function probeEntropy(
   return { entropy: e.all, answer: e.answer };
 }
 
-export function evaluateBenchmark(model: Model, world: TaskWorld, b: Benchmark, cfg: JobConfig, rng: Rng): BenchmarkEval {
+export async function evaluateBenchmark(model: Model, world: TaskWorld, b: Benchmark, cfg: JobConfig, rng: Rng): Promise<BenchmarkEval> {
   const qs = evalQuestions(b, cfg.eval.questions);
   const n = cfg.eval.samples;
   const k = cfg.eval.k ?? n;
-  const gens = sampleAll(model, world, qs, n, cfg.rollout, rng);
+  const gens = await sampleAllYielding(model, world, qs, n, cfg.rollout, rng);
   const correct: number[] = [];
   const perQuestionTokens: number[][][] = [];
   const scored: { meanLogprob: number; correct: boolean }[] = [];
@@ -140,7 +140,7 @@ async function evaluateBenchmarks(model: Model, world: TaskWorld, cfg: JobConfig
   for (const b of world.benchmarks) {
     if (!names.includes(b.name)) continue;
     await yieldToEventLoop(); // a long evaluation lets signals and the lock heartbeat through
-    out[b.name] = evaluateBenchmark(model, world, b, cfg, Rng.derived(cfg.seed, `eval:${step}:${b.name}`));
+    out[b.name] = await evaluateBenchmark(model, world, b, cfg, Rng.derived(cfg.seed, `eval:${step}:${b.name}`));
   }
   return out;
 }

@@ -97,7 +97,7 @@ export async function baseModelReport(model: Model, world: TaskWorld, cfg: Pretr
   const benchmarks: BaseReport['benchmarks'] = {};
   for (const b of world.benchmarks) {
     await yieldToEventLoop();
-    const e = evaluateBenchmark(model, world, b, job, Rng.derived(cfg.seed, `report/${b.name}`));
+    const e = await evaluateBenchmark(model, world, b, job, Rng.derived(cfg.seed, `report/${b.name}`));
     benchmarks[b.name] = { domain: b.domain, avg_at_k: e.avg_at_k, pass_at_k: e.pass_at_k };
   }
   const families: Record<string, number> = {};

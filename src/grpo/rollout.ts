@@ -7,6 +7,7 @@ import type { Problem, TaskWorld } from '../tasks/index.ts';
 import type { Rng } from '../util/rng.ts';
 import { generate, type Generation } from '../nn/sampling.ts';
 import type { Model } from '../nn/model/index.ts';
+import { yieldToEventLoop } from '../util/tick.ts';
 
 /** Token-mean entropy over responses, and over their final-answer tokens only. */
 export function responseEntropy(world: TaskWorld, gens: Generation[]): { all: number; answer: number | null } {
@@ -48,20 +49,39 @@ export function sampleAll(
   cfg: JobConfig['rollout'],
   rng: Rng,
 ): Generation[] {
-  const ids = prompts.flatMap((p) => Array.from({ length: samples }, () => encodePrompt(world, p)));
-  const chunk = 512;
   const out: Generation[] = [];
-  for (let i = 0; i < ids.length; i += chunk) {
-    out.push(
-      ...generate(model, ids.slice(i, i + chunk), {
-        temperature: cfg.temperature,
-        topP: cfg.top_p,
-        maxNewTokens: cfg.max_new_tokens,
-        eos: world.tokenizer.eos,
-        rng,
-        decode: (t) => world.tokenizer.decode(t),
-      }),
-    );
+  for (const c of sampleChunks(model, world, prompts, samples, cfg, rng)) out.push(...c);
+  return out;
+}
+
+/** sampleAll for long evaluations: the same draws, with the event loop let in between chunks. */
+export async function sampleAllYielding(
+  model: Model,
+  world: TaskWorld,
+  prompts: Problem[],
+  samples: number,
+  cfg: JobConfig['rollout'],
+  rng: Rng,
+): Promise<Generation[]> {
+  const out: Generation[] = [];
+  for (const c of sampleChunks(model, world, prompts, samples, cfg, rng)) {
+    out.push(...c);
+    await yieldToEventLoop();
   }
   return out;
+}
+
+/** The generations of sampleAll, 512 sequences at a time (bounded memory), in order. */
+function* sampleChunks(model: Model, world: TaskWorld, prompts: Problem[], samples: number, cfg: JobConfig['rollout'], rng: Rng): Generator<Generation[]> {
+  const ids = prompts.flatMap((p) => Array.from({ length: samples }, () => encodePrompt(world, p)));
+  const chunk = 512;
+  for (let i = 0; i < ids.length; i += chunk)
+    yield generate(model, ids.slice(i, i + chunk), {
+      temperature: cfg.temperature,
+      topP: cfg.top_p,
+      maxNewTokens: cfg.max_new_tokens,
+      eos: world.tokenizer.eos,
+      rng,
+      decode: (t) => world.tokenizer.decode(t),
+    });
 }

@@ -359,8 +359,9 @@ export function recoverMoveAside(dir: string): number | null {
 /**
  * Read every file of these jobs that a run or a report relies on
  * (manifest.json, config.json, metrics.jsonl, eval.jsonl) and throw one
- * UserError naming each corrupt file. A torn last JSONL line is not an
- * error (a crash leaves one; the job redoes that step).
+ * UserError naming each corrupt file, and each job whose files contradict
+ * its manifest (integrityProblem). A torn last JSONL line is not an error (a
+ * crash leaves one; the job redoes that step).
  */
 export function checkJobFiles(store: Store, jobs: readonly Pick<PlannedJob, 'id'>[]): void {
   const diags: Diagnostic[] = [];
@@ -375,10 +376,18 @@ export function checkJobFiles(store: Store, jobs: readonly Pick<PlannedJob, 'id'
   for (const job of jobs) {
     const dir = jobDir(store, job.id);
     if (!fs.existsSync(dir)) continue;
-    attempt(() => readManifest(dir));
-    if (fs.existsSync(path.join(dir, 'config.json'))) attempt(() => readJobConfig(dir));
+    const before = diags.length;
+    let m: Manifest | null = null;
+    let steps: number | null = null;
+    attempt(() => (m = readManifest(dir)));
+    if (fs.existsSync(path.join(dir, 'config.json'))) attempt(() => (steps = readJobConfig(dir).train.steps));
     attempt(() => readJsonl(path.join(dir, 'metrics.jsonl')));
     attempt(() => readJsonl(path.join(dir, 'eval.jsonl')));
+    // files that read but contradict the manifest (two writers, a lost file): no run resumes on them
+    if (diags.length === before && steps !== null) {
+      const problem = integrityProblem(dir, jobStatus(dir, m), steps);
+      if (problem) diags.push({ message: `${problem} (the job is corrupt: move its directory aside to run it from scratch)` });
+    }
   }
   if (diags.length) throw new UserError(diags);
 }

@@ -50,6 +50,7 @@ const RESOURCE_CODES: Record<string, string> = {
   ENOTDIR: 'a file is where a directory belongs',
   EISDIR: 'a directory is where a file belongs',
   EMFILE: 'too many open files',
+  ENOENT: 'no such file or directory',
 };
 
 /** One line for a resource fault ("cannot write PATH: no space left on device (ENOSPC)"), or null for any other error. */
@@ -57,6 +58,6 @@ export function resourceFault(e: unknown): string | null {
   const err = e as NodeJS.ErrnoException | null;
   if (!err || typeof err !== 'object' || typeof err.code !== 'string' || !(err.code in RESOURCE_CODES)) return null;
   const where = err.path ?? (err as { dest?: string }).dest;
-  const verb = err.syscall === 'open' || err.syscall === 'scandir' || err.syscall === 'stat' ? 'cannot open' : 'cannot write';
+  const verb = err.syscall === 'mkdir' ? 'cannot create' : ['open', 'scandir', 'stat', 'lstat', 'read'].includes(err.syscall ?? '') ? 'cannot open' : 'cannot write';
   return `${where ? `${verb} ${where}: ` : ''}${RESOURCE_CODES[err.code]} (${err.code}${err.syscall ? `, ${err.syscall}` : ''})`;
 }

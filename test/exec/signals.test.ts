@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readManifest } from '../../src/runs/manifest.ts';
+import { inspectLock } from '../../src/runs/lock.ts';
 import { runCli, startCli, waitCli } from './fixtures.ts';
 import { checkpointStep, jobDirs, realProject, resultBytes, stepsLogged, type RealProject } from './realjob.ts';
 
@@ -76,6 +77,28 @@ describe('signals with the real trainer', function () {
     for (let i = 0; i < a.length; i++) {
       assert.equal(readManifest(a[i])!.attempts, 3);
       assert.deepEqual(resultBytes(a[i]), resultBytes(b[i]), path.basename(a[i]));
+    }
+  });
+
+  it('a second Ctrl-C kills the workers at once: exit 130 within 3 s, jobs interrupted (resumable from their last checkpoint)', async () => {
+    const runs = path.join(p.root, 'runs-twice');
+    const child = run(runs);
+    const done = waitCli(child);
+    await until('both jobs past step 5', () => jobDirs(runs).length === 2 && jobDirs(runs).every((d) => stepsLogged(d) >= 5));
+    const t0 = performance.now();
+    child.kill('SIGINT');
+    await sleep(100);
+    child.kill('SIGINT');
+    const r = await done;
+    const seconds = (performance.now() - t0) / 1000;
+    assert.equal(r.code, 130, r.stdout + r.stderr);
+    assert.ok(seconds < 3, `${seconds.toFixed(1)} s`);
+    for (const d of jobDirs(runs)) {
+      const m = readManifest(d)!;
+      assert.equal(m.status, 'interrupted', d);
+      assert.ok(stepsLogged(d) < STEPS);
+      // a SIGKILLed worker leaves its lock, stale (its pid is gone): the next run takes it over
+      assert.notEqual(inspectLock(path.join(d, 'job.lock')).state, 'held');
     }
   });
 

@@ -40,7 +40,7 @@ describe('resource faults', function () {
     fs.writeFileSync(file, 'x');
     const a = await runCli(['run', grid, '--runs-dir', path.join(file, 'runs')], testEnv());
     assert.equal(a.code, 2, a.stderr);
-    assert.equal(a.stderr, `error: cannot write ${path.join(file, 'runs', 'g')}: a file is where a directory belongs (ENOTDIR, mkdir)\n`);
+    assert.equal(a.stderr, `error: cannot create ${path.join(file, 'runs', 'g')}: a file is where a directory belongs (ENOTDIR, mkdir)\n`);
     assert.equal(fs.readFileSync(file, 'utf8'), 'x');
 
     const runs = path.join(root, 'runs-ro');

@@ -77,6 +77,14 @@ describe('runs/integrity: corrupt jobs', function () {
     assert.match(check.stderr, new RegExp(`job ${id('2')} is corrupt .*eval\\.jsonl: missing`));
     assert.doesNotMatch(check.stdout, /\bholds\b/);
 
+    // run refuses to resume on them: exit 2 naming the file and line, nothing changed
+    const before = fs.readFileSync(m1);
+    const run = await runCli(['run', grid, '--runs-dir', runs, '--no-check'], env);
+    assert.equal(run.code, 2, run.stdout + run.stderr);
+    assert.match(run.stderr, /metrics\.jsonl:3: step 1 where step 3 belongs .*\(the job is corrupt: move its directory aside to run it from scratch\)/);
+    assert.match(run.stderr, /eval\.jsonl: missing, and the job says it is done/);
+    assert.deepEqual(fs.readFileSync(m1), before);
+
     const rep = await runCli(['reproduce', 'g:seed=1', '--runs-dir', runs], env);
     assert.equal(rep.code, 2, rep.stdout + rep.stderr);
     assert.match(rep.stderr, /is corrupt: .*metrics\.jsonl:3: step 1 where step 3 belongs .*; nothing to compare/);
