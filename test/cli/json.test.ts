@@ -100,7 +100,7 @@ describe('--json: one envelope and one shape per kind of object, as schema/outpu
   it('the schema can fail: a bare grid name, a string seed or an unknown status are refused', () => {
     const job = { id: '0123456789ab', index: 0, labels: { seed: '1' }, seed: 1, status: 'done', step: 3, steps: 3, stale: false, attempts: 1, reason: null, backend: null, dir: '/x' };
     const grid = { name: 'g', file: 'g.yaml', hash: 'a'.repeat(64) };
-    const ok = { format: 'rlgrid.status', version: 1, grid, runs_dir: '/r', counts: { pending: 0, running: 0, done: 1, failed: 0, interrupted: 0 }, stale: 0, jobs: [job] };
+    const ok = { format: 'rlgrid.status', version: 1, grid, runs_dir: '/r', counts: { pending: 0, running: 0, done: 1, failed: 0, interrupted: 0, corrupt: 0 }, stale: 0, jobs: [job] };
     assert.ok(validate(ok));
     assert.ok(!validate({ ...ok, grid: 'g' }));
     assert.ok(!validate({ ...ok, jobs: [{ ...job, seed: '1' }] }));
