@@ -4,6 +4,7 @@
 // then reach nobody as SIGINT).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { readManifest } from '../../src/runs/manifest.ts';
 import { BIN } from '../exec/fixtures.ts';
 import { jobDirs, realProject, stepsLogged, type RealProject } from '../exec/realjob.ts';
@@ -62,6 +63,7 @@ describe('rlgrid run in a terminal: live progress', function () {
     const plain = (): string => run.output().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
     const started = new Map<string, number>();
     const shown = new Map<string, { at: number; step: number; rate: number; entropy: number; reward: number }>();
+    const written = new Map<string, number>(); // when each job's first step row reached metrics.jsonl
     let eta = false;
     try {
       let code: number | null | undefined;
@@ -73,6 +75,7 @@ describe('rlgrid run in a terminal: live progress', function () {
         const now = performance.now();
         for (const m of text.matchAll(/start {4}([0-9a-f]{12})/g)) if (!started.has(m[1])) started.set(m[1], now);
         for (const id of started.keys()) {
+          if (!written.has(id) && stepsLogged(path.join(p.runs, 'jobs', id)) > 0) written.set(id, now);
           const m = new RegExp(`${id}  seed=\\d  step ([1-9]\\d*)/30  ([\\d.]+) steps/s  entropy ([\\d.]+)  reward ([\\d.]+)`).exec(text);
           if (m && !shown.has(id)) shown.set(id, { at: now, step: Number(m[1]), rate: Number(m[2]), entropy: Number(m[3]), reward: Number(m[4]) });
         }
@@ -84,13 +87,17 @@ describe('rlgrid run in a terminal: live progress', function () {
       for (const [id, s] of shown) {
         const after = (s.at - started.get(id)!) / 1000;
         assert.ok(after < 5, `job ${id}: its step shown ${after.toFixed(1)} s after its start`);
+        // the display's own share: a poll (500 ms) after the row reached metrics.jsonl, plus the terminal
+        const lag = (s.at - (written.get(id) ?? 0)) / 1000;
+        assert.ok(lag < 1.5, `job ${id}: shown ${lag.toFixed(2)} s after its step was written`);
         assert.ok(s.rate > 0 && s.entropy > 0 && s.reward >= 0 && s.reward <= 1, JSON.stringify(s));
       }
       assert.ok(eta, 'an ETA while jobs run');
       assert.equal(await run.exited, 0, plain());
       assert.match(plain(), /wall time \d/);
       assert.match(plain(), /next: rlgrid table \S+live\.yaml/);
-      console.log(`      step shown after start: ${[...shown].map(([id, s]) => `${((s.at - started.get(id)!) / 1000).toFixed(2)} s (step ${s.step})`).join(', ')}`);
+      const secs = (a: number | undefined, b: number | undefined): string => (a !== undefined && b !== undefined ? ((a - b) / 1000).toFixed(2) : '?');
+      console.log(`      after the start line: ${[...shown].map(([id, s]) => `step ${s.step} written ${secs(written.get(id), started.get(id))} s, shown ${secs(s.at, started.get(id))} s`).join('; ')}`);
     } finally {
       run.child.kill('SIGKILL');
     }
