@@ -39,6 +39,8 @@ export class RunProgress {
   private spinner: Ora | null = null;
   /** when the last plain progress lines were printed (the run's start counts) */
   private lastPlain = performance.now();
+  /** off a terminal: the step each job's last progress line showed */
+  private readonly printedStep = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private readonly t0 = performance.now();
 
@@ -74,9 +76,15 @@ export class RunProgress {
     if (this.spinner) this.spinner.text = this.text();
     else if (this.running.size > 0 && this.opts.every > 0 && performance.now() - this.lastPlain >= this.opts.every * 1000) {
       this.lastPlain = performance.now();
-      for (const r of [...this.running.values()].sort((a, b) => a.job.index - b.job.index))
-        if (r.progress) process.stderr.write(`progress ${r.job.id}  ${labelText(r.job.labels)}  ${progressText(r.progress)}\n`);
-      process.stderr.write(`[${this.summary()}]\n`);
+      // a log gets a job's line only when its step moved (a long evaluation repeats nothing)
+      let any = false;
+      for (const r of [...this.running.values()].sort((a, b) => a.job.index - b.job.index)) {
+        if (!r.progress || this.printedStep.get(r.job.id) === r.progress.step) continue;
+        this.printedStep.set(r.job.id, r.progress.step);
+        process.stderr.write(`progress ${r.job.id}  ${labelText(r.job.labels)}  ${progressText(r.progress)}\n`);
+        any = true;
+      }
+      if (any) process.stderr.write(`[${this.summary()}]\n`);
     }
   }
 
@@ -117,6 +125,7 @@ export class RunProgress {
     if (e.type === 'start') {
       this.waiting.delete(e.job.id);
       this.tracker.forget(e.job.id);
+      this.printedStep.delete(e.job.id);
       this.running.set(e.job.id, { job: e.job, progress: null });
       this.line(`start    ${who}${e.launch > 1 ? ` (launch ${e.launch})` : ''}`);
     } else if (e.type === 'wait') {

@@ -169,5 +169,6 @@ export function fmtNum(x: number | null): string {
 /** `step 37/100  4.21 steps/s  entropy 0.412  reward 0.625`, the words every progress display uses. */
 export function progressText(p: JobProgress): string {
   if (p.step === 0) return `step 0/${p.steps} (starting)`;
-  return `step ${p.step}/${p.steps}  ${fmtNum(p.rate)} steps/s  entropy ${fmtNum(p.entropy)}  reward ${fmtNum(p.reward)}`;
+  const text = `step ${p.step}/${p.steps}  ${fmtNum(p.rate)} steps/s  entropy ${fmtNum(p.entropy)}  reward ${fmtNum(p.reward)}`;
+  return p.step >= p.steps ? `${text}  (final evaluation)` : text; // steps done, the job still running
 }

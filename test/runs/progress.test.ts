@@ -77,6 +77,7 @@ describe('live progress (metrics.jsonl tail)', () => {
   it('progress text names step/total, rate, entropy and reward', () => {
     assert.equal(progressText({ step: 37, steps: 100, rate: 4.2123, entropy: 0.41234, reward: 0.625, eta: 15 }), 'step 37/100  4.21 steps/s  entropy 0.412  reward 0.625');
     assert.equal(progressText({ step: 0, steps: 100, rate: null, entropy: null, reward: null, eta: null }), 'step 0/100 (starting)');
+    assert.equal(progressText({ step: 100, steps: 100, rate: 2, entropy: 0.1, reward: 1, eta: 0 }), 'step 100/100  2.00 steps/s  entropy 0.100  reward 1.00  (final evaluation)');
   });
 
   it('the next commands repeat the grid and its overrides, shell-quoted', () => {
