@@ -18,6 +18,7 @@ import type { JobConfig } from '../config/job.ts';
 import type { JobContext } from '../runs/context.ts';
 import { appendJsonl, readJsonl, truncateJsonl, writeFileAtomic, writeJsonAtomic } from '../runs/files.ts';
 import type { EvalPick, Result } from '../runs/records.ts';
+import { pruneResponses, readResponses, writeResponses, type ResponseLine } from '../runs/responses.ts';
 import { getTaskWorld, type Problem, type TaskWorld } from '../tasks/index.ts';
 import { EpochSampler } from '../data/sampler.ts';
 import { emaStep } from '../metrics/ema.ts';
@@ -51,6 +52,7 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
   const t = cfg.train;
   const dir = ctx.runDir;
   const files = runFiles(dir);
+  const keepResponses = cfg.eval.keep_responses !== 'none';
 
   const backend = await initBackend(cfg.runtime.backend, cfg.runtime.threads);
   ctx.recordEnvironment({ ...backend });
@@ -89,8 +91,10 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
     ctx.log(`resumed from step ${state.step}`);
   } else {
     for (const f of [files.metrics, files.eval]) fs.rmSync(f, { force: true });
-    const { value: base0, shared } = await baseEvaluation(ctx, { modelHash: base.hash, backend }, () => evaluate(model, world, cfg, probe, 0));
+    const kept0: ResponseLine[] = [];
+    const { value: base0, shared } = await baseEvaluation(ctx, { modelHash: base.hash, backend }, () => evaluate(model, world, cfg, probe, 0, 'all', kept0));
     appendJsonl(files.eval, base0);
+    if (keepResponses && !shared) writeResponses(ctx.runDir, 0, kept0); // from the cache: none to keep
     const initialEntropy = needsInitialEntropy(t) ? measureInitialEntropy(model, world, cfg) : undefined;
     state = {
       step: 0,
@@ -147,8 +151,10 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
 
     if (step % cfg.eval.every === 0 || step === t.steps) {
       // eval.schedule 'selected': the validation benchmark and probes only, except at the last step
-      const ev = await evaluate(model, world, cfg, probe, step, cfg.eval.schedule === 'selected' && step !== t.steps ? 'validation' : 'all');
+      const kept: ResponseLine[] = [];
+      const ev = await evaluate(model, world, cfg, probe, step, cfg.eval.schedule === 'selected' && step !== t.steps ? 'validation' : 'all', kept);
       appendJsonl(files.eval, ev);
+      if (keepResponses) writeResponses(ctx.runDir, step, kept);
       const score = ev.benchmarks[cfg.eval.validation]?.avg_at_k ?? -Infinity;
       if (score > state.best.score) {
         state.best = { step, score };
@@ -163,6 +169,7 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
   }
 
   if (cfg.eval.schedule === 'selected') await completeSelected(ctx, world, state.best.step);
+  if (cfg.eval.keep_responses === 'selected') pruneResponses(ctx.runDir, [state.best.step]);
   writeJsonAtomic(files.result, summarize(cfg, readJsonl<EvalRow>(files.eval), readJsonl(files.metrics), state, subset.length));
   opt.dispose();
   disposeModel(model);
@@ -284,7 +291,14 @@ async function completeSelected(ctx: JobContext, world: TaskWorld, bestStep: num
   try {
     const saved = best.meta.step;
     if (saved !== bestStep) throw new Error(`checkpoints/best holds step ${String(saved)}, not the selected step ${bestStep}`);
-    rows[i] = await completeEvaluation(best.model, world, ctx.config, rows[i]);
+    const kept: ResponseLine[] = [];
+    rows[i] = await completeEvaluation(best.model, world, ctx.config, rows[i], kept);
+    if (ctx.config.eval.keep_responses !== 'none') {
+      // the validation benchmark's responses, then the added ones, in the task's benchmark order
+      const order = world.benchmarks.map((b) => b.name);
+      const all = [...readResponses(ctx.runDir, bestStep), ...kept];
+      writeResponses(ctx.runDir, bestStep, all.map((l, k) => ({ l, k })).sort((a, b) => order.indexOf(a.l.benchmark) - order.indexOf(b.l.benchmark) || a.k - b.k).map((x) => x.l));
+    }
   } finally {
     disposeModel(best.model);
   }
@@ -330,8 +344,9 @@ async function baseEvaluation(
     node: process.version,
     arch: process.arch,
     task: cfg.task,
-    // step 0 covers every benchmark under either eval.schedule: one cache entry for both
-    eval: { ...cfg.eval, schedule: undefined },
+    // step 0 covers every benchmark under either eval.schedule
+    // (and whatever responses a job keeps): one cache entry for all
+    eval: { ...cfg.eval, schedule: undefined, keep_responses: undefined },
     rollout: cfg.rollout,
     seed: cfg.seed,
   };
