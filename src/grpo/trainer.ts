@@ -91,10 +91,9 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
     ctx.log(`resumed from step ${state.step}`);
   } else {
     for (const f of [files.metrics, files.eval]) fs.rmSync(f, { force: true });
-    const kept0: ResponseLine[] = [];
-    const { value: base0, shared } = await baseEvaluation(ctx, { modelHash: base.hash, backend }, () => evaluate(model, world, cfg, probe, 0, 'all', kept0));
+    const { value: base0, shared, responses: base0Responses } = await baseEvaluation(ctx, { modelHash: base.hash, backend }, (kept) => evaluate(model, world, cfg, probe, 0, 'all', kept), keepResponses);
     appendJsonl(files.eval, base0);
-    if (keepResponses && !shared) writeResponses(ctx.runDir, 0, kept0); // from the cache: none to keep
+    if (base0Responses) writeResponses(ctx.runDir, 0, base0Responses);
     const initialEntropy = needsInitialEntropy(t) ? measureInitialEntropy(model, world, cfg) : undefined;
     state = {
       step: 0,
@@ -330,10 +329,19 @@ function measureInitialEntropy(model: Model, world: TaskWorld, cfg: JobConfig): 
 async function baseEvaluation(
   ctx: JobContext,
   env: { modelHash: string; backend: unknown },
-  compute: () => Promise<EvalRow>,
-): Promise<{ value: EvalRow; shared: boolean }> {
+  compute: (keep: ResponseLine[]) => Promise<EvalRow>,
+  keepResponses: boolean,
+): Promise<{ value: EvalRow; shared: boolean; responses: ResponseLine[] | null }> {
   const code = ctx.code;
-  if (!code?.commit) return { value: await compute(), shared: false };
+  let kept: ResponseLine[] | null = null;
+  const run = async (): Promise<EvalRow> => {
+    kept = [];
+    return compute(kept);
+  };
+  if (!code?.commit) {
+    const value = await run();
+    return { value, shared: false, responses: keepResponses ? kept : null };
+  }
   const cfg = ctx.config;
   const parts = {
     kind: 'base-eval',
@@ -350,8 +358,15 @@ async function baseEvaluation(
     rollout: cfg.rollout,
     seed: cfg.seed,
   };
-  const r = await cachedJson(ctx.cacheDir, parts, compute, isBaseEval);
-  return { value: r.value, shared: r.hit };
+  const r = await cachedJson(ctx.cacheDir, parts, run, isBaseEval);
+  if (!keepResponses) return { value: r.value, shared: r.hit, responses: null };
+  // the responses beside it (a job that keeps none never pays for them); recomputed, the same, if only they are missing
+  const rr = await cachedJson(ctx.cacheDir, { ...parts, kind: 'base-eval-responses' }, async () => kept ?? (await run(), kept!), isResponseList);
+  return { value: r.value, shared: r.hit, responses: rr.value };
+}
+
+function isResponseList(v: unknown): v is ResponseLine[] {
+  return Array.isArray(v) && v.every((l) => l !== null && typeof l === 'object' && Array.isArray((l as ResponseLine).tokens));
 }
 
 function isBaseEval(v: unknown): v is EvalRow {

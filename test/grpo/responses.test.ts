@@ -8,7 +8,7 @@ import { meanNgramDiversity } from '../../src/metrics/diversity.ts';
 import { meanSelfBleu } from '../../src/metrics/selfbleu.ts';
 import { readJsonl } from '../../src/runs/files.ts';
 import type { EvalRow } from '../../src/runs/records.ts';
-import { readResponses, responseSteps, tokensByBenchmark, RESPONSES_DIR } from '../../src/runs/responses.ts';
+import { readResponses, responsesFile, responseSteps, tokensByBenchmark, RESPONSES_DIR } from '../../src/runs/responses.ts';
 import { ROOT, runCli } from '../exec/fixtures.ts';
 import { jobDirs, realProject, type RealProject } from '../exec/realjob.ts';
 
@@ -51,14 +51,19 @@ describe('eval.keep_responses (real trainer)', function () {
     return checked;
   }
 
-  it("'all' keeps every evaluation's responses (step 0 included when not from the cache), each recomputable", async () => {
+  it("'all' keeps every evaluation's responses, each recomputable; step 0's also when the cache gave it", async () => {
     const dir = await run('eval.keep_responses=all');
     const evalSteps = readJsonl<EvalRow>(path.join(dir, 'eval.jsonl')).map((r) => r.step);
-    assert.deepEqual(responseSteps(dir), evalSteps); // the first job computes step 0 itself
+    assert.deepEqual(responseSteps(dir), evalSteps);
     assert.ok(assertRecomputable(dir) >= evalSteps.length);
     const l = readResponses(dir, 2)[0];
     assert.equal(l.tokens.length, 2); // eval.samples
     assert.equal(l.texts.length, 2);
+    // another job of the same seed reads the base model's step 0 from the cache, and its responses with it
+    const other = await run('eval.keep_responses=all', 'train.optimizer.lr=0.002');
+    assert.match(fs.readFileSync(path.join(other, 'log.txt'), 'utf8'), /evaluated by an earlier job: cache/);
+    assert.deepEqual(fs.readFileSync(responsesFile(other, 0)), fs.readFileSync(responsesFile(dir, 0)));
+    assertRecomputable(other);
   });
 
   it("'selected' (the default) keeps the selected checkpoint's alone; with eval.schedule selected it holds every benchmark", async () => {
@@ -74,7 +79,7 @@ describe('eval.keep_responses (real trainer)', function () {
     const dir = jobDirs(p.runs).find((d) => !before.has(d))!;
     const best = (JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')) as { best_step: number }).best_step;
     assert.ok(best > 0 && best < 6, `selected step ${best}: the test needs a trained checkpoint between the first and last evaluation`);
-    assert.deepEqual(responseSteps(dir), [best]); // steps 0, 4 and 6 were kept while the job ran, then pruned
+    assert.deepEqual(responseSteps(dir), [best]); // the other steps' files were written while the job ran, then removed
     // the selected row was validation-only until the end, then completed from checkpoints/best: so are its responses
     assert.ok(assertRecomputable(dir) > 1);
   });
@@ -82,7 +87,11 @@ describe('eval.keep_responses (real trainer)', function () {
   it("'none' keeps nothing; responses change no number of the run", async () => {
     const none = await run('eval.keep_responses=none');
     assert.ok(!fs.existsSync(path.join(none, RESPONSES_DIR)));
-    const all = jobDirs(p.runs).find((d) => JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8')).eval.keep_responses === 'all')!;
+    // the job of the first test: the same config but for keep_responses
+    const cfg = (d: string): { eval: Record<string, unknown> } => JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
+    const same = (d: string): string => JSON.stringify({ ...cfg(d), eval: { ...cfg(d).eval, keep_responses: null } });
+    const all = jobDirs(p.runs).find((d) => d !== none && cfg(d).eval.keep_responses === 'all' && same(d) === same(none))!;
+    assert.ok(all);
     assert.equal(fs.readFileSync(path.join(none, 'eval.jsonl'), 'utf8'), fs.readFileSync(path.join(all, 'eval.jsonl'), 'utf8'));
     const strip = (d: string): string => fs.readFileSync(path.join(d, 'metrics.jsonl'), 'utf8').replace(/,"time\/step_s":[^,}]*/g, '');
     assert.equal(strip(none), strip(all));
