@@ -76,7 +76,7 @@ export async function readProgress(records: readonly JobRecord[], tracker?: Prog
 export async function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<string, string>, fit: FitCliOpts = {}, progress?: ProgressMap): Promise<string> {
   const withSlurm = slurm !== undefined && slurm.size > 0; // a column only for grids submitted to Slurm
   const live = progress ? ['steps/s', 'eta', 'entropy', 'reward'] : [];
-  const head = ['job', ...plan.axes, 'status', 'step', ...live, 'stale', 'attempts', 'backend', ...(withSlurm ? ['slurm'] : []), 'reason'];
+  const head = ['job', ...plan.axes, 'status', 'step', 'stale', ...live, 'attempts', 'backend', ...(withSlurm ? ['slurm'] : []), 'reason'];
   const at = (h: string): number => head.indexOf(h);
   const keep = [0, ...plan.axes.map((_, i) => i + 1), at('status')];
   // hidden last: the live columns; first: attempts, stale, backend
@@ -91,8 +91,8 @@ export async function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<
       ...plan.axes.map((a) => r.labels[a] ?? ''),
       r.status,
       `${p?.step ?? r.step ?? '?'}/${r.steps}`,
-      ...(progress ? [running && p ? fmtNum(p.rate) : '', running && p?.eta != null ? fmtSeconds(p.eta) : '', p?.step ? fmtNum(p.entropy) : '', p?.step ? fmtNum(p.reward) : ''] : []),
       r.status === 'done' ? staleText(r.stale) : '',
+      ...(progress ? [running && p ? fmtNum(p.rate) : '', running && p?.eta != null ? fmtSeconds(p.eta) : '', p?.step ? fmtNum(p.entropy) : '', p?.step ? fmtNum(p.reward) : ''] : []),
       String(r.attempts),
       backendOf(r) ?? '',
       ...(withSlurm ? [slurm.get(r.id) ?? ''] : []),

@@ -39,7 +39,7 @@ describe('rlgrid status --watch; run progress off a terminal', function () {
     // views one after another (not a terminal: printed, not redrawn), the first with jobs mid-run
     const views = w.stdout.split(/\n(?=┌)/);
     assert.ok(views.length >= 3, w.stdout);
-    const running = [...w.stdout.matchAll(/│ ([0-9a-f]{12}) │ \d +│ running │ (\d+)\/30 +│ ([\d.-]+) +│ [^│]*│ ([\d.]+) +│ ([\d.]+) +│/g)];
+    const running = [...w.stdout.matchAll(/│ ([0-9a-f]{12}) │ \d +│ running │ (\d+)\/30 +│ +│ ([\d.-]+) +│ [^│]*│ ([\d.]+) +│ ([\d.]+) +│/g)];
     assert.ok(running.length >= 2, w.stdout);
     assert.ok(running.every((m) => Number(m[2]) >= 1 && Number(m[2]) < 30), w.stdout);
     // the entropy and reward shown are the job's metrics.jsonl values at that step (3 digits)
