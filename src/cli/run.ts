@@ -1,16 +1,15 @@
 // `rlgrid run GRID`: plan (or load a frozen plan), freeze it under the runs
 // directory, run the jobs that are not done as worker processes, summarise.
 import type { Command } from 'commander';
-import type { Ora } from 'ora';
 import type { Plan, PlannedJob } from '../grid/types.ts';
 import type { JobRunResult, RunEvent, RunSummary } from '../exec/local.ts';
 import type { CodeVersion } from '../runs/manifest.ts';
 import type { Store } from '../runs/store.ts';
 import { UserError, EXIT_FAILED, EXIT_OK } from '../util/errors.ts';
 import type { RunCliValues } from '../exec/slurm.ts';
-import { action, maxJobsOption, projectRoot, runsDir, useColor, useSpinner } from './common.ts';
+import { action, maxJobsOption, projectRoot, runsDir, useColor } from './common.ts';
 import { addOverrideOptions, planWithOverrides, type OverrideOpts } from './overrides.ts';
-import { fmtSeconds, labelText, makeTable } from './status.ts';
+import { fmtSeconds, makeTable } from './status.ts';
 
 export const EXIT_INTERRUPTED = 130;
 /** stopped by SIGTERM (128 + 15, as a shell reports it) */
@@ -28,6 +27,8 @@ interface RunOpts extends RunCliValues, OverrideOpts {
   check: boolean;
   /** print the run's summary (and verdicts) as JSON instead of tables (progress still goes to stderr) */
   json?: boolean;
+  /** off a terminal: the running jobs' progress every this many seconds (0: never) */
+  progressEvery: string;
 }
 
 function positiveInt(name: string, v: string, min: number): number {
@@ -58,85 +59,6 @@ async function plannedAction(
   });
 }
 
-/** Progress: an ora spinner on a terminal, plain lines on stderr otherwise. */
-class Progress {
-  private done = 0;
-  private failed = 0;
-  private running = 0;
-  private ended = 0;
-  private readonly durations: number[] = [];
-  private spinner: Ora | null = null;
-
-  constructor(
-    private readonly total: number,
-    private readonly concurrency: number,
-  ) {}
-
-  /** ora only on a terminal with a width (it is loaded on demand: workers never need it). */
-  async start(): Promise<void> {
-    if (!useSpinner()) return;
-    const { default: ora } = await import('ora');
-    // discardStdin: false: ora's default puts the terminal in raw mode, where Ctrl-C is no SIGINT
-    this.spinner = ora({ text: this.text(), stream: process.stderr, discardStdin: false }).start();
-  }
-
-  private eta(): string {
-    if (this.durations.length === 0) return '';
-    const mean = this.durations.reduce((a, b) => a + b, 0) / this.durations.length;
-    const left = this.total - this.ended;
-    return left > 0 ? `, ETA ${fmtSeconds((mean * left) / Math.min(this.concurrency, left))}` : '';
-  }
-
-  private text(): string {
-    return `${this.done}/${this.total} done, ${this.running} running, ${this.failed} failed${this.eta()}`;
-  }
-
-  private line(s: string): void {
-    if (this.spinner) {
-      this.spinner.clear();
-      process.stderr.write(s + '\n');
-      this.spinner.text = this.text();
-      this.spinner.render();
-    } else process.stderr.write(s + '\n');
-  }
-
-  note(s: string): void {
-    this.line(s);
-  }
-
-  on(e: RunEvent): void {
-    const who = `${e.job.id}  ${labelText(e.job.labels)}`;
-    if (e.type === 'start') {
-      this.running++;
-      this.line(`start    ${who}${e.launch > 1 ? ` (launch ${e.launch})` : ''}`);
-    } else if (e.type === 'wait') {
-      this.line(`waiting  ${who}: run by ${e.holder ? `pid ${e.holder.pid} on ${e.holder.host}` : 'another process'}`);
-    } else if (e.type === 'exited') {
-      this.running--;
-    } else if (e.type === 'retry') {
-      this.line(`retry    ${who} (${e.left} left): ${e.reason ?? ''}`);
-    } else {
-      const r = e.result;
-      this.ended++;
-      if (r.status === 'done') this.done++;
-      if (r.status === 'failed') this.failed++;
-      if (r.action === 'ran' && r.status === 'done') this.durations.push(r.seconds);
-      if (r.action === 'skipped' && r.status === 'done') {
-        if (this.spinner) this.spinner.text = this.text();
-        return; // nothing happened: no line per done job
-      }
-      const what = r.action === 'not-started' ? 'not started' : r.status;
-      this.line(
-        `${what.padEnd(8)} ${who}  ${fmtSeconds(r.seconds)}${r.reason && r.status !== 'done' ? `: ${r.reason}` : ''}  [${this.text()}]`,
-      );
-    }
-  }
-
-  stop(): void {
-    this.spinner?.stop();
-  }
-}
-
 async function summaryTable(store: Store, plan: Plan, results: JobRunResult[]): Promise<string> {
   const { jobDir, lastStep } = await import('../runs/store.ts');
   const t = await makeTable(['job', ...plan.axes, 'status', 'step', 'attempts', 'time', 'reason'], {}, [0, ...plan.axes.map((_, i) => i + 1), plan.axes.length + 1]);
@@ -159,6 +81,25 @@ async function summaryTable(store: Store, plan: Plan, results: JobRunResult[]): 
     ]);
   }
   return t.toString();
+}
+
+/** A word for a shell: bare when safe, else single-quoted. */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_./:=,+@%-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * What to run after `run GRID ...`: table and check with the same grid and
+ * overrides (so they read these jobs), and the HTML report (which reads the
+ * grid as declared, hence only when there were no --set/--seeds).
+ */
+export function nextCommands(grid: string, o: OverrideOpts & { runsDir?: string }): string[] {
+  const common = [grid, ...(o.set ?? []).flatMap((v) => ['--set', v]), ...(o.seeds !== undefined ? ['--seeds', o.seeds] : []), ...(o.runsDir ? ['--runs-dir', o.runsDir] : [])];
+  const filtered = [...common, ...(o.only ?? []).flatMap((v) => ['--only', v])];
+  const cmd = (words: string[]): string => ['rlgrid', ...words].map(shellWord).join(' ');
+  const out = [cmd(['table', ...filtered]), cmd(['check', ...filtered])];
+  if (!o.set?.length && o.seeds === undefined) out.push(cmd(['report', grid, ...(o.runsDir ? ['--runs-dir', o.runsDir] : [])]));
+  return out;
 }
 
 /** The run's exit code from its job results: 130 on SIGINT (Ctrl-C), 143 on SIGTERM, 1 if a job failed, else 0. */
@@ -223,6 +164,7 @@ export function register(program: Command): void {
     .option('--rerun-stale', 're-run done jobs whose code changed (old results move to <job>/previous/<n>/)')
     .option('--dry-run', 'show what would run, change nothing')
     .option('--max-jobs <n>', 'refuse a grid that expands to more jobs (default 100000)')
+    .option('--progress-every <s>', "when stderr is not a terminal: print each running job's step, rate, entropy and reward every s seconds (0: never)", '30')
     .option('--json', 'print the summary (each job, the claims) as JSON on stdout; progress stays on stderr')
     .option('--no-check', "do not judge the grid's claims at the end (by default a gated claim that does not hold exits 1)")
     .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
@@ -239,6 +181,8 @@ export function register(program: Command): void {
         if (process.env.RLGRID_VALIDATE_MANIFEST === '1') (await import('../runs/schema.ts')).enableManifestValidation();
         const jobsN = positiveInt('--jobs', opts.jobs, 1);
         const retries = positiveInt('--retries', opts.retries, 0);
+        const progressEvery = Number(opts.progressEvery);
+        if (!(progressEvery >= 0)) throw new UserError(`--progress-every ${opts.progressEvery}: expected a number of seconds >= 0`);
         const plan = await planWithOverrides(grid, opts, maxJobsOption(opts.maxJobs));
         const { checkJobFiles, checkGridName, freezePlan, openStore } = await import('../runs/store.ts');
         const { selectJobs } = await import('../runs/select.ts');
@@ -280,7 +224,9 @@ export function register(program: Command): void {
         if (frozen.previous) process.stderr.write(`plan of ${plan.grid.name} changed: the earlier plan is kept as ${frozen.previous}\n`);
         const staleSkipped = rerunStale ? 0 : (await plannedAction(store, plan, selected, code, false)).filter((a) => a.status.endsWith('stale')).length;
 
-        const progress = new Progress(selected.length, jobsN);
+        const { RunProgress } = await import('./progress.ts');
+        const { jobDir } = await import('../runs/store.ts');
+        const progress = new RunProgress(selected, { concurrency: jobsN, dirOf: (id) => jobDir(store, id), every: progressEvery });
         await progress.start();
         const { LocalExecutor } = await import('../exec/local.ts');
         progress.note(`run ${plan.grid.name}: ${selected.length} jobs, ${jobsN} at a time, runs dir ${store.root}`);
@@ -320,6 +266,7 @@ export function register(program: Command): void {
         ].filter(Boolean);
         process.stdout.write(`${plan.grid.name}: ${tail.join(', ')}${summary.interrupted ? ' (stopped by signal; run again to resume)' : ''}${summary.failedFast ? ' (stopped by --fail-fast)' : ''}\n`);
         if (staleSkipped) process.stdout.write(`${staleSkipped} done jobs are stale (code changed since they ran): rlgrid run --rerun-stale re-runs them\n`);
+        process.stdout.write(`wall time ${fmtSeconds(progress.wallSeconds())}\n` + nextCommands(grid, opts).map((c, i) => `${i ? '      ' : 'next: '}${c}\n`).join(''));
         return afterRun({ store, plan, summary, check: opts.check !== false }, exitCodeOf(summary));
       }),
     );

@@ -7,6 +7,7 @@ import type { JobRecord } from '../runs/store.ts';
 import { UserError } from '../util/errors.ts';
 import { action, addFitOptions, runsDir, useColor, type FitCliOpts } from './common.ts';
 import { planWithOverrides } from './overrides.ts';
+import type { JobProgress, ProgressTracker } from '../runs/progress.ts';
 
 /** The grid name `status GRID` means: a name under runs/, or a grid/plan file naming one. */
 export async function gridNameFromArg(arg: string): Promise<string> {
@@ -27,14 +28,14 @@ export interface TextTable {
 }
 
 /** A table of the CLI: fits the terminal width ($COLUMNS or the tty's) unless --wide. */
-export async function makeTable(head: string[], opts: FitCliOpts = {}, keep: number[] = [0]): Promise<TextTable> {
+export async function makeTable(head: string[], opts: FitCliOpts = {}, keep: number[] = [0], priority?: number[]): Promise<TextTable> {
   const { fitTable, hiddenNote, terminalWidth } = await import('../report/fit.ts');
   const rows: string[][] = [];
   const width = opts.wide ? undefined : terminalWidth();
   return {
     push: (row) => void rows.push(row),
     toString: () => {
-      const f = fitTable(head, rows, { width, color: useColor(), columns: opts.columns, sort: opts.sort, filter: opts.filter, keep });
+      const f = fitTable(head, rows, { width, color: useColor(), columns: opts.columns, sort: opts.sort, filter: opts.filter, keep, priority });
       return f.text + (f.hidden.length ? '\n' + hiddenNote(f.hidden, width).trimEnd() : '');
     },
   };
@@ -59,23 +60,119 @@ export function backendOf(r: Pick<JobRecord, 'manifest'>): string | null {
   return env.backend + (env.fastKernels === true ? ' simd' : '') + (typeof env.nodePackage === 'string' ? ` (${env.nodePackage})` : '');
 }
 
-/** `slurm`: the Slurm column's text per job id (src/exec/slurm.ts slurmText), for grids submitted to Slurm. */
-export async function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<string, string>, fit: FitCliOpts = {}): Promise<string> {
+/** Per job id: its progress as read from its metrics.jsonl tail (src/runs/progress.ts). */
+export type ProgressMap = Map<string, JobProgress>;
+
+/** Every job's progress at this moment; `tracker` (kept across polls by --watch) makes rates wall-clock ones. */
+export async function readProgress(records: readonly JobRecord[], tracker?: ProgressTracker): Promise<ProgressMap> {
+  tracker ??= new (await import('../runs/progress.ts')).ProgressTracker();
+  return new Map(records.map((r) => [r.id, tracker.sample(r.id, r.dir, r.steps)]));
+}
+
+/**
+ * `slurm`: the Slurm column's text per job id (src/exec/slurm.ts slurmText), for grids submitted to Slurm.
+ * `progress`: the latest entropy and reward of every job, and for running ones their rate and ETA.
+ */
+export async function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<string, string>, fit: FitCliOpts = {}, progress?: ProgressMap): Promise<string> {
   const withSlurm = slurm !== undefined && slurm.size > 0; // a column only for grids submitted to Slurm
-  const t = await makeTable(['job', ...plan.axes, 'status', 'step', 'stale', 'attempts', 'backend', ...(withSlurm ? ['slurm'] : []), 'reason'], fit, [0, ...plan.axes.map((_, i) => i + 1), plan.axes.length + 1]);
-  for (const r of records)
+  const live = progress ? ['steps/s', 'eta', 'entropy', 'reward'] : [];
+  const head = ['job', ...plan.axes, 'status', 'step', 'stale', ...live, 'attempts', 'backend', ...(withSlurm ? ['slurm'] : []), 'reason'];
+  const at = (h: string): number => head.indexOf(h);
+  const keep = [0, ...plan.axes.map((_, i) => i + 1), at('status')];
+  // hidden last: the live columns; first: attempts, stale, backend
+  const priority = [...keep, at('step'), ...live.map(at), at('reason'), ...(withSlurm ? [at('slurm')] : []), at('backend'), at('stale'), at('attempts')];
+  const t = await makeTable(head, fit, keep, priority);
+  const { fmtNum } = await import('../runs/progress.ts');
+  for (const r of records) {
+    const p = progress?.get(r.id);
+    const running = r.status === 'running';
     t.push([
       r.id,
       ...plan.axes.map((a) => r.labels[a] ?? ''),
       r.status,
-      `${r.step ?? '?'}/${r.steps}`,
+      `${p?.step ?? r.step ?? '?'}/${r.steps}`,
       r.status === 'done' ? staleText(r.stale) : '',
+      ...(progress ? [running && p ? fmtNum(p.rate) : '', running && p?.eta != null ? fmtSeconds(p.eta) : '', p?.step ? fmtNum(p.entropy) : '', p?.step ? fmtNum(p.reward) : ''] : []),
       String(r.attempts),
       backendOf(r) ?? '',
       ...(withSlurm ? [slurm.get(r.id) ?? ''] : []),
       r.reason ?? '',
     ]);
+  }
   return t.toString();
+}
+
+interface StatusOpts extends FitCliOpts {
+  json?: boolean;
+  runsDir?: string;
+  watch?: boolean;
+  interval: string;
+}
+
+/** The text of one status view: the table, Slurm notes, the counts line. */
+async function statusView(grid: string, opts: StatusOpts, tracker?: ProgressTracker): Promise<{ text: string; live: boolean }> {
+  const { countByStatus, gridPlan, loadJobRecords, openStore } = await import('../runs/store.ts');
+  const { codeVersion } = await import('../exec/code.ts');
+  const { mergeSlurm, slurmText } = await import('../exec/slurm.ts');
+  const store = openStore(runsDir(opts.runsDir));
+  const plan = gridPlan(store, await gridNameFromArg(grid));
+  const { records, views: slurm, notes: slurmNotes } = mergeSlurm(store, loadJobRecords(store, plan, { code: codeVersion() }));
+  const counts = countByStatus(records);
+  const progress = await readProgress(records, tracker);
+  const slurmColumn = slurm.size ? new Map(records.map((r) => [r.id, slurmText(slurm.get(r.id))])) : undefined;
+  let text = (await statusTable(plan, records, slurmColumn, opts, progress)) + '\n';
+  for (const n of slurmNotes) text += `note: ${n}\n`;
+  const parts = Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`);
+  const stale = records.filter((r) => r.stale === true).length;
+  const { terminalWidth, wrapText } = await import('../report/fit.ts');
+  const line = `${plan.grid.name}: ${records.length} jobs: ${parts.join(', ')}` + (stale ? `; ${stale} stale (rlgrid run --rerun-stale)` : '');
+  text += wrapText(line, opts.wide ? undefined : terminalWidth()) + '\n';
+  return { text, live: counts.pending + counts.running > 0 };
+}
+
+/**
+ * --watch: the view again every `interval` seconds until no job is pending
+ * or running, or Ctrl-C (exit 0, as `logs -f`). On a terminal the view is
+ * redrawn in place; elsewhere each view is printed after the last.
+ */
+async function watchStatus(grid: string, opts: StatusOpts): Promise<number> {
+  const every = Number(opts.interval);
+  if (!(every > 0)) throw new UserError(`--interval ${opts.interval}: expected seconds > 0`);
+  const tracker = new (await import('../runs/progress.ts')).ProgressTracker();
+  const tty = process.stdout.isTTY === true;
+  let stop = false;
+  let wake: () => void = () => {};
+  const onSignal = (): void => {
+    stop = true;
+    wake();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let height = 0;
+  try {
+    for (;;) {
+      const { text, live } = await statusView(grid, opts, tracker);
+      const rows = process.stdout.rows ?? 0;
+      // in place: up over the last view and clear below; a view taller than the screen: from the top
+      const erase = !tty || height === 0 ? '' : height < rows ? `\x1b[${height}F\x1b[0J` : '\x1b[H\x1b[2J';
+      process.stdout.write(erase + (tty || height === 0 ? '' : '\n') + text);
+      height = text.split('\n').length - 1;
+      if (!live || stop) return 0;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, every * 1000);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      if (stop) return 0;
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 export function register(program: Command): void {
@@ -84,26 +181,38 @@ export function register(program: Command): void {
     .description("show the state of a grid's jobs (from its frozen plan under the runs directory)")
     .argument('<grid>', 'grid name (or its grid/plan file)')
     .option('--json', 'machine-readable output')
+    .option('-w, --watch', 'redraw every --interval seconds until no job is pending or running (Ctrl-C ends it)')
+    .option('--interval <s>', 'with --watch: seconds between views', '2')
     .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)');
   addFitOptions(cmd).action(
-      action(async (grid: string, opts: { json?: boolean; runsDir?: string } & FitCliOpts) => {
+      action(async (grid: string, opts: StatusOpts) => {
+        if (opts.watch) {
+          if (opts.json) throw new UserError('--watch redraws a table: it takes no --json');
+          return watchStatus(grid, opts);
+        }
+        if (!opts.json) {
+          process.stdout.write((await statusView(grid, opts)).text);
+          return 0;
+        }
         const { countByStatus, gridPlan, loadJobRecords, openStore } = await import('../runs/store.ts');
         const { codeVersion } = await import('../exec/code.ts');
-        const { mergeSlurm, slurmText } = await import('../exec/slurm.ts');
+        const { mergeSlurm } = await import('../exec/slurm.ts');
         const store = openStore(runsDir(opts.runsDir));
         const plan = gridPlan(store, await gridNameFromArg(grid));
         // Slurm's view (queue state, time limit, cancellation) merged in for jobs submitted with --executor slurm
         const { records, views: slurm, notes: slurmNotes } = mergeSlurm(store, loadJobRecords(store, plan, { code: codeVersion() }));
         const counts = countByStatus(records);
-        if (opts.json) {
-          const { gridRef, jobRef, printData } = await import('./json.ts');
-          printData('status', {
-            grid: gridRef(plan),
-            runs_dir: store.root,
-            counts,
-            stale: records.filter((r) => r.stale === true).length,
-            ...(slurm.size ? { slurm_notes: slurmNotes } : {}),
-            jobs: records.map((r) => ({
+        const progress = await readProgress(records);
+        const { gridRef, jobRef, printData } = await import('./json.ts');
+        printData('status', {
+          grid: gridRef(plan),
+          runs_dir: store.root,
+          counts,
+          stale: records.filter((r) => r.stale === true).length,
+          ...(slurm.size ? { slurm_notes: slurmNotes } : {}),
+          jobs: records.map((r) => {
+            const p = progress.get(r.id);
+            return {
               ...jobRef(r),
               status: r.status,
               step: r.step,
@@ -113,21 +222,13 @@ export function register(program: Command): void {
               reason: r.reason,
               backend: backendOf(r),
               dir: r.dir,
+              steps_per_s: r.status === 'running' ? (p?.rate ?? null) : null,
+              entropy: p?.step ? p.entropy : null,
+              reward: p?.step ? p.reward : null,
               ...(slurm.size ? { slurm: slurm.get(r.id) ?? null } : {}),
-            })),
-          });
-          return 0;
-        }
-        const slurmColumn = slurm.size ? new Map(records.map((r) => [r.id, slurmText(slurm.get(r.id))])) : undefined;
-        process.stdout.write((await statusTable(plan, records, slurmColumn, opts)) + '\n');
-        for (const n of slurmNotes) process.stdout.write(`note: ${n}\n`);
-        const parts = Object.entries(counts)
-          .filter(([, n]) => n > 0)
-          .map(([s, n]) => `${n} ${s}`);
-        const stale = records.filter((r) => r.stale === true).length;
-        const { terminalWidth, wrapText } = await import('../report/fit.ts');
-        const line = `${plan.grid.name}: ${records.length} jobs: ${parts.join(', ')}` + (stale ? `; ${stale} stale (rlgrid run --rerun-stale)` : '');
-        process.stdout.write(wrapText(line, opts.wide ? undefined : terminalWidth()) + '\n');
+            };
+          }),
+        });
         return 0;
       }),
     );

@@ -91,6 +91,8 @@ export interface TrainConfig {
 }
 
 export type EvalSchedule = 'all' | 'selected';
+/** Which evaluations' sampled responses a job keeps (eval-responses/, docs/run-format.md). */
+export type KeepResponses = 'selected' | 'all' | 'none';
 
 export interface JobConfig {
   /** checkpoint directory, relative to the project root */
@@ -124,6 +126,13 @@ export interface JobConfig {
      * table2's settings (npm run bench -- grpo).
      */
     schedule: EvalSchedule;
+    /**
+     * The benchmark responses a job keeps, gzip'd under eval-responses/ so
+     * that n-gram diversity and Self-BLEU are recomputable from the run
+     * directory: 'selected' (default) at the selected checkpoint, 'all' at
+     * every evaluation, 'none'. Responses never change a number.
+     */
+    keep_responses: KeepResponses;
   };
   runtime: { backend: Backend; threads: number; checkpoint_every: number };
 }
@@ -159,7 +168,7 @@ export const DEFAULT_JOB: JobConfig = {
     token_weights: null,
   },
   rollout: { temperature: 1, top_p: 1, max_new_tokens: 48 },
-  eval: { every: 20, samples: 16, k: null, validation: 'id-val', questions: null, probe_prompts: 64, schedule: 'all' },
+  eval: { every: 20, samples: 16, k: null, validation: 'id-val', questions: null, probe_prompts: 64, schedule: 'all', keep_responses: 'selected' },
   runtime: { backend: 'auto', threads: 1, checkpoint_every: 10 },
 };
 

@@ -9,6 +9,7 @@ import { meanNgramDiversity } from '../metrics/diversity.ts';
 import { meanSelfBleu } from '../metrics/selfbleu.ts';
 import { calibrationSummary } from '../metrics/calibration.ts';
 import type { BenchmarkEval, EvalRow } from '../runs/records.ts';
+import type { ResponseLine } from '../runs/responses.ts';
 import { scoreSequences, type Model } from '../nn/model/index.ts';
 import { yieldToEventLoop } from '../util/tick.ts';
 import { encodePrompt, responseEntropy, rewardOf, sampleAll, sampleAllYielding } from './rollout.ts';
@@ -34,7 +35,8 @@ export function probeEntropy(
   return { entropy: e.all, answer: e.answer };
 }
 
-export async function evaluateBenchmark(model: Model, world: TaskWorld, b: Benchmark, cfg: JobConfig, rng: Rng): Promise<BenchmarkEval> {
+/** `keep`: receives each question's responses (eval.keep_responses); it changes no number. */
+export async function evaluateBenchmark(model: Model, world: TaskWorld, b: Benchmark, cfg: JobConfig, rng: Rng, keep?: ResponseLine[]): Promise<BenchmarkEval> {
   const qs = evalQuestions(b, cfg.eval.questions);
   const n = cfg.eval.samples;
   const k = cfg.eval.k ?? n;
@@ -59,6 +61,10 @@ export async function evaluateBenchmark(model: Model, world: TaskWorld, b: Bench
     }
     correct.push(c);
     perQuestionTokens.push(toks);
+    if (keep) {
+      const gs = gens.slice(qi * n, (qi + 1) * n);
+      keep.push({ benchmark: b.name, question: p.id, tokens: toks, texts: gs.map((g) => g.text), rewards: gs.map((g) => rewardOf(world, p, g)) });
+    }
   });
   const div = meanNgramDiversity(perQuestionTokens);
   const bleu = meanSelfBleu(perQuestionTokens);
@@ -107,9 +113,10 @@ export async function evaluate(
   probe: Problem[],
   step: number,
   scope: 'all' | 'validation' = 'all',
+  keep?: ResponseLine[],
 ): Promise<EvalRow> {
   const names = scope === 'all' ? world.benchmarks.map((b) => b.name) : [cfg.eval.validation];
-  const benchmarks = await evaluateBenchmarks(model, world, cfg, step, names);
+  const benchmarks = await evaluateBenchmarks(model, world, cfg, step, names, keep);
   await yieldToEventLoop();
   const pe = probeEntropy(model, world, probe, cfg, probeRng(cfg, step));
   const row: EvalRow = { step, probe_entropy: pe.entropy, probe_answer_entropy: pe.answer, benchmarks };
@@ -122,9 +129,9 @@ export async function evaluate(
  * `model` (the weights of row.step), in the task's benchmark order. Its
  * numbers are those an 'all' evaluation at that step would have given.
  */
-export async function completeEvaluation(model: Model, world: TaskWorld, cfg: JobConfig, row: EvalRow): Promise<EvalRow> {
+export async function completeEvaluation(model: Model, world: TaskWorld, cfg: JobConfig, row: EvalRow, keep?: ResponseLine[]): Promise<EvalRow> {
   const missing = world.benchmarks.map((b) => b.name).filter((n) => !(n in row.benchmarks));
-  const added = await evaluateBenchmarks(model, world, cfg, row.step, missing);
+  const added = await evaluateBenchmarks(model, world, cfg, row.step, missing, keep);
   const benchmarks: Record<string, BenchmarkEval> = {};
   for (const b of world.benchmarks) benchmarks[b.name] = row.benchmarks[b.name] ?? added[b.name];
   const { scope: _scope, ...rest } = row;
@@ -135,12 +142,12 @@ export async function completeEvaluation(model: Model, world: TaskWorld, cfg: Jo
 // the probes: it never perturbs training, a resumed run evaluates exactly as an
 // uninterrupted one, and a benchmark's numbers at a step do not depend on which
 // other benchmarks were evaluated (eval.schedule relies on it).
-async function evaluateBenchmarks(model: Model, world: TaskWorld, cfg: JobConfig, step: number, names: string[]): Promise<Record<string, BenchmarkEval>> {
+async function evaluateBenchmarks(model: Model, world: TaskWorld, cfg: JobConfig, step: number, names: string[], keep?: ResponseLine[]): Promise<Record<string, BenchmarkEval>> {
   const out: Record<string, BenchmarkEval> = {};
   for (const b of world.benchmarks) {
     if (!names.includes(b.name)) continue;
     await yieldToEventLoop(); // a long evaluation lets signals and the lock heartbeat through
-    out[b.name] = await evaluateBenchmark(model, world, b, cfg, Rng.derived(cfg.seed, `eval:${step}:${b.name}`));
+    out[b.name] = await evaluateBenchmark(model, world, b, cfg, Rng.derived(cfg.seed, `eval:${step}:${b.name}`), keep);
   }
   return out;
 }

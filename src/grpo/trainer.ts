@@ -18,6 +18,7 @@ import type { JobConfig } from '../config/job.ts';
 import type { JobContext } from '../runs/context.ts';
 import { appendJsonl, readJsonl, truncateJsonl, writeFileAtomic, writeJsonAtomic } from '../runs/files.ts';
 import type { EvalPick, Result } from '../runs/records.ts';
+import { pruneResponses, readResponses, writeResponses, type ResponseLine } from '../runs/responses.ts';
 import { getTaskWorld, type Problem, type TaskWorld } from '../tasks/index.ts';
 import { EpochSampler } from '../data/sampler.ts';
 import { emaStep } from '../metrics/ema.ts';
@@ -52,6 +53,7 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
   const t = cfg.train;
   const dir = ctx.runDir;
   const files = runFiles(dir);
+  const keepResponses = cfg.eval.keep_responses !== 'none';
 
   const backend = await initBackend(cfg.runtime.backend, cfg.runtime.threads);
   ctx.recordEnvironment({ ...backend });
@@ -90,8 +92,9 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
     ctx.log(`resumed from step ${state.step}`);
   } else {
     for (const f of [files.metrics, files.eval]) fs.rmSync(f, { force: true });
-    const { value: base0, shared } = await baseEvaluation(ctx, { modelHash: base.hash, backend }, () => evaluate(model, world, cfg, probe, 0));
+    const { value: base0, shared, responses: base0Responses } = await baseEvaluation(ctx, { modelHash: base.hash, backend }, (kept) => evaluate(model, world, cfg, probe, 0, 'all', kept), keepResponses);
     appendJsonl(files.eval, base0);
+    if (base0Responses) writeResponses(ctx.runDir, 0, base0Responses);
     const initialEntropy = needsInitialEntropy(t) ? measureInitialEntropy(model, world, cfg) : undefined;
     state = {
       step: 0,
@@ -148,8 +151,10 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
 
     if (step % cfg.eval.every === 0 || step === t.steps) {
       // eval.schedule 'selected': the validation benchmark and probes only, except at the last step
-      const ev = await evaluate(model, world, cfg, probe, step, cfg.eval.schedule === 'selected' && step !== t.steps ? 'validation' : 'all');
+      const kept: ResponseLine[] = [];
+      const ev = await evaluate(model, world, cfg, probe, step, cfg.eval.schedule === 'selected' && step !== t.steps ? 'validation' : 'all', kept);
       appendJsonl(files.eval, ev);
+      if (keepResponses) writeResponses(ctx.runDir, step, kept);
       const score = ev.benchmarks[cfg.eval.validation]?.avg_at_k ?? -Infinity;
       if (score > state.best.score) {
         state.best = { step, score };
@@ -164,6 +169,7 @@ export async function train(ctx: JobContext): Promise<'done' | 'interrupted'> {
   }
 
   if (cfg.eval.schedule === 'selected') await completeSelected(ctx, world, state.best.step);
+  if (cfg.eval.keep_responses === 'selected') pruneResponses(ctx.runDir, [state.best.step]);
   writeJsonAtomic(files.result, summarize(cfg, readJsonl<EvalRow>(files.eval), readJsonl(files.metrics), state, subset.length));
   opt.dispose();
   disposeModel(model);
@@ -285,7 +291,14 @@ async function completeSelected(ctx: JobContext, world: TaskWorld, bestStep: num
   try {
     const saved = best.meta.step;
     if (saved !== bestStep) throw new Error(`checkpoints/best holds step ${String(saved)}, not the selected step ${bestStep}`);
-    rows[i] = await completeEvaluation(best.model, world, ctx.config, rows[i]);
+    const kept: ResponseLine[] = [];
+    rows[i] = await completeEvaluation(best.model, world, ctx.config, rows[i], kept);
+    if (ctx.config.eval.keep_responses !== 'none') {
+      // the validation benchmark's responses, then the added ones, in the task's benchmark order
+      const order = world.benchmarks.map((b) => b.name);
+      const all = [...readResponses(ctx.runDir, bestStep), ...kept];
+      writeResponses(ctx.runDir, bestStep, all.map((l, k) => ({ l, k })).sort((a, b) => order.indexOf(a.l.benchmark) - order.indexOf(b.l.benchmark) || a.k - b.k).map((x) => x.l));
+    }
   } finally {
     disposeModel(best.model);
   }
@@ -317,10 +330,19 @@ function measureInitialEntropy(model: Model, world: TaskWorld, cfg: JobConfig): 
 async function baseEvaluation(
   ctx: JobContext,
   env: { modelHash: string; backend: unknown },
-  compute: () => Promise<EvalRow>,
-): Promise<{ value: EvalRow; shared: boolean }> {
+  compute: (keep: ResponseLine[]) => Promise<EvalRow>,
+  keepResponses: boolean,
+): Promise<{ value: EvalRow; shared: boolean; responses: ResponseLine[] | null }> {
   const code = ctx.code;
-  if (!code?.commit) return { value: await compute(), shared: false };
+  let kept: ResponseLine[] | null = null;
+  const run = async (): Promise<EvalRow> => {
+    kept = [];
+    return compute(kept);
+  };
+  if (!code?.commit) {
+    const value = await run();
+    return { value, shared: false, responses: keepResponses ? kept : null };
+  }
   const cfg = ctx.config;
   const parts = {
     kind: 'base-eval',
@@ -331,13 +353,21 @@ async function baseEvaluation(
     node: process.version,
     arch: process.arch,
     task: cfg.task,
-    // step 0 covers every benchmark under either eval.schedule: one cache entry for both
-    eval: { ...cfg.eval, schedule: undefined },
+    // step 0 covers every benchmark under either eval.schedule
+    // (and whatever responses a job keeps): one cache entry for all
+    eval: { ...cfg.eval, schedule: undefined, keep_responses: undefined },
     rollout: cfg.rollout,
     seed: cfg.seed,
   };
-  const r = await cachedJson(ctx.cacheDir, parts, compute, isBaseEval);
-  return { value: r.value, shared: r.hit };
+  const r = await cachedJson(ctx.cacheDir, parts, run, isBaseEval);
+  if (!keepResponses) return { value: r.value, shared: r.hit, responses: null };
+  // the responses beside it (a job that keeps none never pays for them); recomputed, the same, if only they are missing
+  const rr = await cachedJson(ctx.cacheDir, { ...parts, kind: 'base-eval-responses' }, async () => kept ?? (await run(), kept!), isResponseList);
+  return { value: r.value, shared: r.hit, responses: rr.value };
+}
+
+function isResponseList(v: unknown): v is ResponseLine[] {
+  return Array.isArray(v) && v.every((l) => l !== null && typeof l === 'object' && Array.isArray((l as ResponseLine).tokens));
 }
 
 function isBaseEval(v: unknown): v is EvalRow {

@@ -303,7 +303,7 @@ export function countByStatus(records: { status: RecordStatus }[]): Record<Recor
 }
 
 /** Files a job writes as its results (moved aside together by moveResultsAside). */
-export const RESULT_ENTRIES = ['metrics.jsonl', 'eval.jsonl', 'result.json', 'checkpoints'] as const;
+export const RESULT_ENTRIES = ['metrics.jsonl', 'eval.jsonl', 'result.json', 'checkpoints', 'eval-responses'] as const;
 
 const pendingMoveDir = (dir: string): string => path.join(dir, 'previous', '.pending');
 

@@ -4,6 +4,7 @@
 // then reach nobody as SIGINT).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { readManifest } from '../../src/runs/manifest.ts';
 import { BIN } from '../exec/fixtures.ts';
 import { jobDirs, realProject, stepsLogged, type RealProject } from '../exec/realjob.ts';
@@ -41,6 +42,62 @@ describe('rlgrid run in a terminal', function () {
       assert.equal(m.status, 'interrupted');
       assert.match(m.reason ?? '', /stopped by SIGINT/);
       assert.ok(stepsLogged(jobDirs(p.runs)[0]) < 100);
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('rlgrid run in a terminal: live progress', function () {
+  this.timeout(180_000);
+  let p: RealProject;
+  before(function () {
+    if (!hasPython3Pty()) this.skip();
+    p = realProject({ steps: 30, seeds: [1, 2], name: 'live', extraEnv: { NO_COLOR: undefined, TERM: 'xterm' } });
+  });
+  after(() => p && fs.rmSync(p.root, { recursive: true, force: true }));
+
+  it("shows each running job's step, steps/s, entropy and reward within 5 s of its start, and an ETA", async () => {
+    const run = runInPty([process.execPath, BIN, 'run', p.grid, '--runs-dir', p.runs, '--no-check', '--jobs', '2'], { cwd: p.root, env: p.env });
+    // eslint-disable-next-line no-control-regex
+    const plain = (): string => run.output().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    const started = new Map<string, number>();
+    const shown = new Map<string, { at: number; step: number; rate: number; entropy: number; reward: number }>();
+    const written = new Map<string, number>(); // when each job's first step row reached metrics.jsonl
+    let eta = false;
+    try {
+      let code: number | null | undefined;
+      void run.exited.then((c) => (code = c));
+      const end = Date.now() + 120_000;
+      while (code === undefined && (shown.size < 2 || !eta)) {
+        if (Date.now() > end) assert.fail(`no progress in time:\n${plain()}`);
+        const text = plain();
+        const now = performance.now();
+        for (const m of text.matchAll(/start {4}([0-9a-f]{12})/g)) if (!started.has(m[1])) started.set(m[1], now);
+        for (const id of started.keys()) {
+          if (!written.has(id) && stepsLogged(path.join(p.runs, 'jobs', id)) > 0) written.set(id, now);
+          const m = new RegExp(`${id}  seed=\\d  step ([1-9]\\d*)/30  ([\\d.]+) steps/s  entropy ([\\d.]+)  reward ([\\d.]+)`).exec(text);
+          if (m && !shown.has(id)) shown.set(id, { at: now, step: Number(m[1]), rate: Number(m[2]), entropy: Number(m[3]), reward: Number(m[4]) });
+        }
+        eta ||= /running, 0 failed, ETA \d/.test(text);
+        await sleep(20);
+      }
+      assert.equal(started.size, 2, plain());
+      assert.equal(shown.size, 2, plain());
+      for (const [id, s] of shown) {
+        const after = (s.at - started.get(id)!) / 1000;
+        assert.ok(after < 5, `job ${id}: its step shown ${after.toFixed(1)} s after its start`);
+        // the display's own share: a poll (500 ms) after the row reached metrics.jsonl, plus the terminal
+        const lag = (s.at - (written.get(id) ?? 0)) / 1000;
+        assert.ok(lag < 1.5, `job ${id}: shown ${lag.toFixed(2)} s after its step was written`);
+        assert.ok(s.rate > 0 && s.entropy > 0 && s.reward >= 0 && s.reward <= 1, JSON.stringify(s));
+      }
+      assert.ok(eta, 'an ETA while jobs run');
+      assert.equal(await run.exited, 0, plain());
+      assert.match(plain(), /wall time \d/);
+      assert.match(plain(), /next: rlgrid table \S+live\.yaml/);
+      const secs = (a: number | undefined, b: number | undefined): string => (a !== undefined && b !== undefined ? ((a - b) / 1000).toFixed(2) : '?');
+      console.log(`      after the start line: ${[...shown].map(([id, s]) => `step ${s.step} written ${secs(written.get(id), started.get(id))} s, shown ${secs(s.at, started.get(id))} s`).join('; ')}`);
     } finally {
       run.child.kill('SIGKILL');
     }

@@ -108,7 +108,7 @@ describe('resolveJob (pinned against its first version)', () => {
         entropy_reg: null, entropy_adv: null, token_weights: null,
       },
       rollout: { temperature: 1, top_p: 1, max_new_tokens: 48 },
-      eval: { every: 20, samples: 16, k: null, validation: 'id-val', questions: null, probe_prompts: 64, schedule: 'all' },
+      eval: { every: 20, samples: 16, k: null, validation: 'id-val', questions: null, probe_prompts: 64, schedule: 'all', keep_responses: 'selected' },
       runtime: { backend: 'auto', threads: 1, checkpoint_every: 10 },
     });
   });

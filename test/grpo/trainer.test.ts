@@ -175,7 +175,9 @@ describe('grpo/trainer', function () {
     await run('code', other, { ...code, tree: 'e'.repeat(64) });
     await run('dirty', other, { ...code, dirty: true, diff_hash: 'a'.repeat(64) });
     assert.deepEqual(shared, ['other', 'docs-commit']);
-    assert.equal(fs.readdirSync(cache).filter((f) => f.endsWith('.json')).length, 5);
+    // 5 base evaluations, each with its responses beside it (eval.keep_responses 'selected' by default)
+    const kinds = fs.readdirSync(cache).filter((f) => f.endsWith('.json')).map((f) => (JSON.parse(fs.readFileSync(path.join(cache, f), 'utf8')) as { key: { kind: string } }).key.kind);
+    assert.deepEqual(kinds.sort(), [...Array(5).fill('base-eval'), ...Array(5).fill('base-eval-responses')]);
   });
 
   it('leaks no tensors across a job', async () => {
