@@ -272,7 +272,10 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     if (watch) clearInterval(watch);
     process.off('uncaughtExceptionMonitor', onUncaught);
     process.off('exit', onExit);
-    unhookSignals();
+    // After a stop, one request may still arrive twice (a process-group SIGTERM
+    // and the task script's forwarded copy): keep absorbing it while we exit,
+    // or the late copy kills the process (exit 143 instead of 130).
+    if (!stopSignal) unhookSignals();
   }
   log(`== ${m.status}${m.reason ? `: ${m.reason}` : ''}`);
   return exitCode;
