@@ -34,6 +34,19 @@ export const PHRASE_RANK_PROBS: readonly number[] = (() => {
   return Object.freeze([PHRASE_TOP, ...w.map((x) => ((1 - PHRASE_TOP) * x) / z)]);
 })();
 
+/**
+ * How a context orders the separators. 'permuted' (world `phrase` v1): a
+ * seeded permutation of all 24 per context, so each symbol is the mode of a
+ * few contexts and a tail symbol of the rest. 'global-tail' (design 2, a
+ * trial): the context orders only the first PHRASE_HEAD symbols of one global
+ * order; the tail ranks are the same symbols in every context (rare everywhere,
+ * as an LLM's rare tokens are).
+ */
+export type PhraseOrder = 'permuted' | 'global-tail';
+
+/** Symbols whose order a context decides under 'global-tail'. */
+export const PHRASE_HEAD = 4;
+
 const dists = new Map<string, ReadonlyArray<readonly [string, number]>>();
 
 /** The context key of a separator: family, step index (capped), last character before it. */
@@ -42,23 +55,29 @@ export function phraseContext(family: string, step: number, before: string): str
 }
 
 /** The separator distribution of a context, most likely first: a fixed seeded permutation of PHRASE_SEPS per context. */
-export function phraseDistribution(context: string): ReadonlyArray<readonly [string, number]> {
-  let d = dists.get(context);
+export function phraseDistribution(context: string, how: PhraseOrder = 'permuted'): ReadonlyArray<readonly [string, number]> {
+  const key = `${how}:${context}`;
+  let d = dists.get(key);
   if (!d) {
-    const order = Rng.derived(0, `phrase/context/${context}`).shuffled([...PHRASE_SEPS]);
+    let order: string[];
+    if (how === 'permuted') order = Rng.derived(0, `phrase/context/${context}`).shuffled([...PHRASE_SEPS]);
+    else {
+      const global = Rng.derived(0, 'phrase/global-order').shuffled([...PHRASE_SEPS]);
+      order = [...Rng.derived(0, `phrase/head/${context}`).shuffled(global.slice(0, PHRASE_HEAD)), ...global.slice(PHRASE_HEAD)];
+    }
     d = Object.freeze(order.map((c, i) => Object.freeze([c, PHRASE_RANK_PROBS[i]] as const)));
-    dists.set(context, d);
+    dists.set(key, d);
   }
   return d;
 }
 
-function neutralFork(context: string): Fork {
-  const dist = phraseDistribution(context);
+function neutralFork(context: string, how: PhraseOrder): Fork {
+  const dist = phraseDistribution(context, how);
   return { kind: 'fork', value: dist[0][0], alts: [], hard: false, charset: PHRASE_SEPS, width: 1, neutral: dist };
 }
 
 /** Arith's trace of the prompt with each ";" before the answer turned into a neutral separator choice. */
-export function* phrasedTrace(fam: Family, prompt: string): Trace {
+export function* phrasedTrace(fam: Family, prompt: string, how: PhraseOrder = 'permuted'): Trace {
   const inner = fam.trace(prompt);
   let r = inner.next('');
   let step = 0;
@@ -81,7 +100,7 @@ export function* phrasedTrace(fam: Family, prompt: string): Trace {
           before = buf[buf.length - 1];
           buf = '';
         }
-        yield neutralFork(phraseContext(fam.name, step++, before));
+        yield neutralFork(phraseContext(fam.name, step++, before), how);
       } else {
         if (ch === '#') answered = true;
         buf += ch;

@@ -69,6 +69,20 @@ describe('tasks/world (phrase, world v2)', () => {
     assert.ok(modes.size >= 20, `${modes.size} distinct modes`);
   });
 
+  it("design 2's 'global-tail' order: contexts reorder only the 4 head symbols; the tail is the same everywhere", () => {
+    const a = phraseDistribution(phraseContext('add', 0, '2'), 'global-tail').map(([c]) => c);
+    const heads = new Set<string>();
+    for (const c of '0123456789') {
+      const d = phraseDistribution(phraseContext('mul', 1, c), 'global-tail');
+      assert.deepEqual(d.map(([x]) => x).slice(4), a.slice(4));
+      assert.deepEqual(d.map(([, p]) => p), [...PHRASE_RANK_PROBS]);
+      assert.deepEqual(d.slice(0, 4).map(([x]) => x).sort(), a.slice(0, 4).sort());
+      heads.add(d[0][0]);
+    }
+    assert.ok(heads.size >= 3, `${heads.size} distinct modes`);
+    assert.deepEqual([...a].sort().join(''), PHRASE_SEPS);
+  });
+
   it('keeps the separators neutral: any separator at any neutral position leaves the reward and the rest of the trace', () => {
     const probs = w.train.slice(0, 200);
     for (const p of probs) {
