@@ -7,11 +7,13 @@ import { initBackend } from '../../src/grpo/backend.ts';
 import { loadModel } from '../../src/grpo/state.ts';
 import { DEFAULT_SUITE, mechanismSuite } from '../../src/grpo/mechanism.ts';
 import { getTaskWorld } from '../../src/tasks/index.ts';
+import { buildPhrase } from '../../src/tasks/world.ts';
 
 const [dir, worldName, over] = process.argv.slice(2);
 await initBackend('auto', 1);
 const { model } = loadModel(path.resolve(dir));
-const world = getTaskWorld(worldName);
+// design 2's trial world is not registered: build it by name
+const world = worldName === 'phrase-global-tail' ? buildPhrase('global-tail') : getTaskWorld(worldName);
 const opts = { ...DEFAULT_SUITE, ...(over ? JSON.parse(over) : {}) };
 const t0 = performance.now();
 const r = mechanismSuite(model, world, opts, (s) => process.stderr.write(`${s}  [${((performance.now() - t0) / 1000).toFixed(0)} s]\n`));
