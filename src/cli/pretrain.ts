@@ -47,7 +47,7 @@ export function register(program: Command): void {
         }
         const trainSeconds = (performance.now() - t0) / 1000;
         log('measuring the base model (benchmarks, families, entropy, Section 7.1 mechanism)...');
-        const report = await baseModelReport(model, world, cfg);
+        const report = await baseModelReport(model, world, cfg, log);
         const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
         // --report-only rewrites the same weights with the new report beside them.
         saveModel(
@@ -68,6 +68,15 @@ export function register(program: Command): void {
           const lines = [
             ...Object.entries(report.benchmarks).map(([n, b]) => `  ${n.padEnd(11)} ${b.domain}  Avg@k ${pct(b.avg_at_k).padStart(6)}  Pass@k ${pct(b.pass_at_k).padStart(6)}`),
             ...Object.entries(report.families).map(([f, a]) => `  family ${f.padEnd(8)} sampled accuracy ${pct(a)}`),
+            ...(report.world
+              ? [
+                  '',
+                  `  entropy share by position: ${Object.entries(report.world.entropyShare).map(([c, x]) => `${c} ${pct(x)}`).join(', ')} (tokens: ${Object.entries(report.world.tokenShare).map(([c, x]) => `${c} ${pct(x)}`).join(', ')})`,
+                  `  mean entropy by position: ${Object.entries(report.world.entropyMean).map(([c, x]) => `${c} ${x.toFixed(3)}`).join(', ')} nats`,
+                  `  neutral choices: marginal entropy ${report.world.neutralMarginalEntropy.toFixed(3)} nats, context information ${report.world.neutralContextInformation.toFixed(3)} nats`,
+                  `  correct responses: ${report.world.rareTokensPerCorrectResponse.toFixed(2)} tokens of probability 0.01-0.2 each (mean ${report.world.rareTokenMeanProb.toFixed(3)})`,
+                ]
+              : []),
             '',
             ...report.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
           ];

@@ -27,6 +27,12 @@ export interface Fork {
   charset: string;
   /** ... or exactly this many chars */
   width?: number;
+  /**
+   * A reward-neutral choice (world `phrase`): every value of the charset is
+   * right, `value` is the most likely one, and the corpus draws from these
+   * [value, probability] pairs. Absent on the arith world's forks.
+   */
+  neutral?: ReadonlyArray<readonly [string, number]>;
 }
 
 export type Seg = Lit | Fork;
@@ -130,7 +136,7 @@ export function forkDistribution(f: Fork, rates: ErrorRates): Map<string, number
   return d;
 }
 
-export type CharRole = 'lit' | 'fork';
+export type CharRole = 'lit' | 'fork' | 'neutral';
 
 /**
  * What a reference solver says about a response, character by character,
@@ -201,6 +207,16 @@ export function checkTrace(trace: Trace, response: string): TraceCheck {
         break;
       }
       forks.push({ start: pos, written: w, fork: seg });
+      if (seg.neutral) {
+        // any value of the charset is a right one
+        for (let j = 0; j < w.length; j++) {
+          role[pos + j] = 'neutral';
+          consistent[pos + j] = true;
+        }
+        pos += w.length;
+        r = step(w);
+        continue;
+      }
       let ok = true;
       for (let j = 0; j < w.length; j++) {
         role[pos + j] = 'fork';

@@ -76,4 +76,10 @@ export interface TaskWorld {
   /** bounds over every prompt and every response (EOS included) the world generates */
   maxPromptTokens: number;
   maxResponseTokens: number;
+  /**
+   * Optional: a class for each character of a response plus one for EOS
+   * (length response.length + 1), e.g. 'neutral' / 'fork' / 'lit', so that
+   * reports can split entropy by position class. Worlds without it report totals.
+   */
+  positionClasses?(problem: Problem, response: string): string[];
 }

@@ -5,11 +5,15 @@ import { UserError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { ALL_FAMILIES, ARITH_FAMILIES, OOD_FAMILIES, type Family, familyByName } from './families.ts';
 import { ARITH_ALPHABET, charTokenizer } from './tokenizer.ts';
-import { type TraceCheck, checkTrace, corruptingChooser, renderTrace, solutionOf } from './trace.ts';
+import { type Trace, type TraceCheck, checkTrace, corruptingChooser, renderTrace, solutionOf } from './trace.ts';
+import { PHRASE_SEPS, type PhraseOrder, phraseChooser, phrasedTrace } from './phrase.ts';
 import type { Benchmark, CorpusItem, Problem, TaskWorld } from './types.ts';
 import { answerSpan, finalAnswer, reward } from './verify.ts';
 
 export const ARITH_VERSION = '1';
+
+/** World v2 (docs/task-world.md): arith's problems with reward-neutral, context-dependent step separators. */
+export const PHRASE_VERSION = '1';
 
 /** Caps that every prompt / response (EOS included) of the world fits: BOS + 19 + 44 = a 64-token context. */
 export const MAX_PROMPT_TOKENS = 19;
@@ -174,8 +178,81 @@ function buildArith(): TaskWorld {
   });
 }
 
+// ---------------------------------------------------------------- phrase
+// The same prompts, split and benchmarks as arith (so the two worlds' numbers
+// compare problem for problem); traces whose step separators are neutral
+// choices (phrase.ts); a corpus of its own stream with arith's fork error
+// rates scaled by PHRASE_RATE_SCALE.
+
+function phraseProblem(p: Problem, how: PhraseOrder): Problem {
+  const solution = solutionOf(phrasedTrace(familyByName(p.family), p.prompt, how));
+  if (!solution.endsWith(`#${p.answer}`)) throw new Error(`phrase: solution of ${p.prompt} does not end in #${p.answer}: ${solution}`);
+  return Object.freeze({ ...p, solution });
+}
+
+function buildPhraseCorpus(held: ReadonlySet<string>, seed: number, size: number, how: PhraseOrder): CorpusItem[] {
+  if (!Number.isInteger(size) || size < 0) throw new Error(`pretrainCorpus: size must be a non-negative integer, got ${size}`);
+  const rng = Rng.derived(seed, 'phrase/corpus');
+  const items: CorpusItem[] = [];
+  for (let k = 0; k < size; k++) {
+    const fam = pickWeighted(rng, CORPUS_MIX);
+    const level = pickLevel(rng);
+    let prompt = fam.sample(rng, level);
+    for (let tries = 0; held.has(prompt); tries++) {
+      if (tries > 1000) throw new Error(`${fam.name} level ${level}: corpus cannot avoid the benchmarks`);
+      prompt = fam.sample(rng, level);
+    }
+    // a separator replaces a ";" one for one, so arith's length bound holds
+    const response = renderTrace(phrasedTrace(fam, prompt, how), phraseChooser(rng, fam.rates)).text;
+    items.push({ prompt, response, correct: finalAnswer(response) === fam.answer(prompt), family: fam.name, level });
+  }
+  return items;
+}
+
+/** The phrase world's reference solver on a response (neutral separators accept any value). */
+export function checkPhraseResponse(item: { family: string; prompt: string }, response: string): TraceCheck {
+  return checkTrace(phrasedTrace(familyOf(item), item.prompt), response);
+}
+
+/** 'neutral' (a separator choice), 'fork' (a reward-deciding step), 'lit' (the rest, EOS included); after a break in the trace: 'lit'. */
+// (the separators' order does not change which positions are separators, so both orders share this)
+function phrasePositionClasses(p: Problem, response: string): string[] {
+  return checkPhraseResponse(p, response).role.slice();
+}
+
+/**
+ * The phrase world; `how` 'global-tail' builds design 2 of docs/task-world.md
+ * (a trial, unregistered: scripts/world2/trial.ts), named phrase-global-tail.
+ */
+export function buildPhrase(how: PhraseOrder = 'permuted'): TaskWorld {
+  const arith = getTaskWorld('arith');
+  const held = new Set<string>();
+  for (const b of arith.benchmarks) for (const p of b.problems) held.add(p.prompt);
+  const benchmarks = arith.benchmarks.map((b) => Object.freeze({ ...b, problems: Object.freeze(b.problems.map((p) => phraseProblem(p, how))) as Problem[] }));
+  return Object.freeze({
+    name: how === 'permuted' ? 'phrase' : `phrase-${how}`,
+    version: PHRASE_VERSION,
+    tokenizer: charTokenizer(ARITH_ALPHABET + PHRASE_SEPS),
+    train: Object.freeze(arith.train.map((p) => phraseProblem(p, how))) as Problem[],
+    families: arith.families,
+    benchmarks: Object.freeze(benchmarks) as Benchmark[],
+    validation: VALIDATION,
+    reward,
+    answerSpan,
+    pretrainCorpus: (seed: number, size: number) => buildPhraseCorpus(held, seed, size, how),
+    maxPromptTokens: MAX_PROMPT_TOKENS,
+    maxResponseTokens: MAX_RESPONSE_TOKENS,
+    positionClasses: phrasePositionClasses,
+  });
+}
+
+/** The trace program of a problem in a world (arith's, or phrase's with neutral separators). */
+export function traceIn(world: string, item: { family: string; prompt: string }): Trace {
+  return world === 'phrase' ? phrasedTrace(familyOf(item), item.prompt) : familyOf(item).trace(item.prompt);
+}
+
 const cache = new Map<string, TaskWorld>();
-const BUILDERS: Record<string, () => TaskWorld> = { arith: buildArith };
+const BUILDERS: Record<string, () => TaskWorld> = { arith: buildArith, phrase: () => buildPhrase() };
 
 export function taskWorldNames(): string[] {
   return Object.keys(BUILDERS);

@@ -1,0 +1,129 @@
+// The "phrase" world's one change to arith's traces (docs/task-world.md, world
+// v2): every step separator ";" before the final answer becomes a
+// reward-neutral choice among PHRASE_SEPS. Which separator is likely depends
+// on the context (family, step index, the character written just before), the
+// most likely one has probability PHRASE_TOP and the rest form a Zipf tail, so
+// the world has many positions of moderate confidence whose choice does not
+// change correctness, and correct traces hold rare tokens (0.003-0.09). The
+// separator changes nothing after it: the inner trace continues from the same
+// written values, so a neutral choice is neutral for the model too.
+import { Rng } from '../util/rng.ts';
+import type { Family } from './families.ts';
+import { type ErrorRates, type Fork, type Trace, corruptingChooser, lit } from './trace.ts';
+
+/** The separators: 24 symbols of their own (the arith alphabet has no capitals). */
+export const PHRASE_SEPS = 'ABCDEFGHIJKLMNOPQRSTUVWX';
+
+/** Probability of a context's most likely separator. */
+export const PHRASE_TOP = 0.75;
+
+/** Zipf exponent of the tail (ranks 2..24) that shares the rest. */
+export const PHRASE_ZIPF = 1.0;
+
+/** Step indices above this share one context (long traces are few). */
+const MAX_STEP_CONTEXT = 5;
+
+/** Fork error rates are arith's times this (less entropy in the reward-deciding forks). */
+export const PHRASE_RATE_SCALE = 0.75;
+
+/** Probabilities by rank: PHRASE_TOP, then a Zipf tail summing to 1 - PHRASE_TOP. */
+export const PHRASE_RANK_PROBS: readonly number[] = (() => {
+  const n = PHRASE_SEPS.length - 1;
+  const w = Array.from({ length: n }, (_, i) => 1 / (i + 1) ** PHRASE_ZIPF);
+  const z = w.reduce((a, b) => a + b, 0);
+  return Object.freeze([PHRASE_TOP, ...w.map((x) => ((1 - PHRASE_TOP) * x) / z)]);
+})();
+
+/**
+ * How a context orders the separators. 'permuted' (world `phrase` v1): a
+ * seeded permutation of all 24 per context, so each symbol is the mode of a
+ * few contexts and a tail symbol of the rest. 'global-tail' (design 2, a
+ * trial): the context orders only the first PHRASE_HEAD symbols of one global
+ * order; the tail ranks are the same symbols in every context (rare everywhere,
+ * as an LLM's rare tokens are).
+ */
+export type PhraseOrder = 'permuted' | 'global-tail';
+
+/** Symbols whose order a context decides under 'global-tail'. */
+export const PHRASE_HEAD = 4;
+
+const dists = new Map<string, ReadonlyArray<readonly [string, number]>>();
+
+/** The context key of a separator: family, step index (capped), last character before it. */
+export function phraseContext(family: string, step: number, before: string): string {
+  return `${family}/${Math.min(step, MAX_STEP_CONTEXT)}/${before}`;
+}
+
+/** The separator distribution of a context, most likely first: a fixed seeded permutation of PHRASE_SEPS per context. */
+export function phraseDistribution(context: string, how: PhraseOrder = 'permuted'): ReadonlyArray<readonly [string, number]> {
+  const key = `${how}:${context}`;
+  let d = dists.get(key);
+  if (!d) {
+    let order: string[];
+    if (how === 'permuted') order = Rng.derived(0, `phrase/context/${context}`).shuffled([...PHRASE_SEPS]);
+    else {
+      const global = Rng.derived(0, 'phrase/global-order').shuffled([...PHRASE_SEPS]);
+      order = [...Rng.derived(0, `phrase/head/${context}`).shuffled(global.slice(0, PHRASE_HEAD)), ...global.slice(PHRASE_HEAD)];
+    }
+    d = Object.freeze(order.map((c, i) => Object.freeze([c, PHRASE_RANK_PROBS[i]] as const)));
+    dists.set(key, d);
+  }
+  return d;
+}
+
+function neutralFork(context: string, how: PhraseOrder): Fork {
+  const dist = phraseDistribution(context, how);
+  return { kind: 'fork', value: dist[0][0], alts: [], hard: false, charset: PHRASE_SEPS, width: 1, neutral: dist };
+}
+
+/** Arith's trace of the prompt with each ";" before the answer turned into a neutral separator choice. */
+export function* phrasedTrace(fam: Family, prompt: string, how: PhraseOrder = 'permuted'): Trace {
+  const inner = fam.trace(prompt);
+  let r = inner.next('');
+  let step = 0;
+  let before = '';
+  let answered = false;
+  while (!r.done) {
+    const seg = r.value;
+    if (seg.kind === 'fork') {
+      const w: string = yield seg;
+      if (w.includes('#')) answered = true;
+      if (w !== '') before = w[w.length - 1];
+      r = inner.next(w);
+      continue;
+    }
+    let buf = '';
+    for (const ch of seg.text) {
+      if (ch === ';' && !answered) {
+        if (buf !== '') {
+          yield lit(buf);
+          before = buf[buf.length - 1];
+          buf = '';
+        }
+        yield neutralFork(phraseContext(fam.name, step++, before), how);
+      } else {
+        if (ch === '#') answered = true;
+        buf += ch;
+      }
+    }
+    if (buf !== '') {
+      yield lit(buf);
+      before = buf[buf.length - 1];
+    }
+    r = inner.next(seg.text);
+  }
+}
+
+/** Corpus chooser: neutral forks draw from their distribution, the others are corrupted as in arith (rates scaled). */
+export function phraseChooser(rng: Rng, rates: ErrorRates): (f: Fork) => string {
+  const corrupt = corruptingChooser(rng, { hard: rates.hard * PHRASE_RATE_SCALE, easy: rates.easy * PHRASE_RATE_SCALE });
+  return (f) => {
+    if (!f.neutral) return corrupt(f);
+    let u = rng.float();
+    for (const [c, p] of f.neutral) {
+      u -= p;
+      if (u < 0) return c;
+    }
+    return f.neutral[f.neutral.length - 1][0];
+  };
+}
