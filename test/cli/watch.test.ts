@@ -50,8 +50,9 @@ describe('rlgrid status --watch; run progress off a terminal', function () {
       assert.equal(Number(m[5]), Number(row['critic/score/mean'].toPrecision(3)));
     }
     // a rate once the watcher saw 2 s of steps: 60 ms a step is at most 16.7 steps/s
+    // (no lower bound: on a loaded 2-core machine the paced steps themselves slow down)
     const rates = running.map((m) => Number(m[3])).filter((x) => Number.isFinite(x));
-    assert.ok(rates.length > 0 && rates.every((x) => x > 2 && x < 16.7), `${rates}`);
+    assert.ok(rates.length > 0 && rates.every((x) => x > 0 && x < 16.7), `${rates}`);
     const last = views[views.length - 1];
     assert.equal([...last.matchAll(/│ done +│ 30\/30/g)].length, 3, last);
     assert.match(last, /w: 3 jobs: 3 done/);
