@@ -16,6 +16,7 @@ import { jobDirs, realProject, resultBytes, stepsLogged, type RealProject } from
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const STALE_MS = 2000; // heartbeat: every 1000 ms
+const LONG_STEPS = 1200;
 
 async function until(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
@@ -36,14 +37,20 @@ const metricSteps = (dir: string): number[] => readJsonl<{ step: number }>(path.
 describe('job lock liveness with the real trainer', function () {
   this.timeout(240_000);
   let p: RealProject;
+  // long enough to outlast 3.5 heartbeat periods on a quiet machine (150 tiny steps took under 2 s)
+  let long: RealProject;
   before(() => {
     p = realProject({ steps: 150, seeds: [1], checkpointEvery: 10, extraEnv: { RLGRID_LOCK_STALE_MS: String(STALE_MS) } });
+    long = realProject({ steps: LONG_STEPS, seeds: [1], name: 'long', checkpointEvery: 100, extraEnv: { RLGRID_LOCK_STALE_MS: String(STALE_MS) } });
   });
-  after(() => fs.rmSync(p.root, { recursive: true, force: true }));
+  after(() => {
+    fs.rmSync(p.root, { recursive: true, force: true });
+    fs.rmSync(long.root, { recursive: true, force: true });
+  });
 
   it('the heartbeat advances while a job trains; a contender on "another host" does not take the live job over', async () => {
-    const runs = path.join(p.root, 'runs-a');
-    const run = startCli(['run', p.grid, '--runs-dir', runs, '--no-check'], p.env, { cwd: p.root });
+    const runs = path.join(long.root, 'runs-a');
+    const run = startCli(['run', long.grid, '--runs-dir', runs, '--no-check'], long.env, { cwd: long.root });
     const done = waitCli(run);
     await until('training', () => jobDirs(runs).length === 1 && stepsLogged(jobDirs(runs)[0]) >= 3);
     const dir = jobDirs(runs)[0];
@@ -56,6 +63,7 @@ describe('job lock liveness with the real trainer', function () {
     const t0 = Date.now();
     const watch = (async () => {
       while (Date.now() - t0 < 3500) { // 3.5 heartbeat periods
+        if (!fs.existsSync(lock)) assert.fail(`the job ended ${Date.now() - t0} ms into the watch: make it longer`);
         const st = fs.statSync(lock);
         mtimes.add(st.mtimeMs);
         maxAge = Math.max(maxAge, Date.now() - st.mtimeMs);
@@ -63,14 +71,14 @@ describe('job lock liveness with the real trainer', function () {
       }
     })();
     while (Date.now() - t0 < 3000) {
-      const r = await runCli(['exec', dir], p.env, p.root);
+      const r = await runCli(['exec', dir], long.env, long.root);
       assert.equal(r.code, 75, r.stdout + r.stderr);
       assert.match(r.stderr, /is being run by pid \d+ on other-node/);
       contenders++;
     }
     await watch;
     const steps = stepsLogged(dir);
-    assert.ok(steps < 150, `the job trained through the watch (at step ${steps})`);
+    assert.ok(steps < LONG_STEPS, `the job trained through the watch (at step ${steps})`);
     assert.ok(mtimes.size >= 3, `the lock's mtime took ${mtimes.size} values in ${Date.now() - t0} ms`);
     assert.ok(maxAge < STALE_MS, `the lock went ${maxAge} ms without a heartbeat`);
     assert.ok(contenders >= 1);
@@ -79,7 +87,7 @@ describe('job lock liveness with the real trainer', function () {
     const m = readManifest(dir)!;
     assert.equal(m.status, 'done');
     assert.equal(m.attempts, 1);
-    assert.deepEqual(metricSteps(dir), Array.from({ length: 150 }, (_, i) => i + 1));
+    assert.deepEqual(metricSteps(dir), Array.from({ length: LONG_STEPS }, (_, i) => i + 1));
   });
 
   it('a holder whose lock was taken over stops writing at once; its run waits, then resumes the job to the bytes of an uninterrupted run', async () => {
@@ -115,6 +123,9 @@ describe('job lock liveness with the real trainer', function () {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(readManifest(dir)!.status, 'done');
     assert.deepEqual(metricSteps(dir), Array.from({ length: 150 }, (_, i) => i + 1));
-    assert.deepEqual(resultBytes(dir), resultBytes(jobDirs(path.join(p.root, 'runs-a'))[0]));
+    const ref = path.join(p.root, 'runs-ref'); // the same job, uninterrupted
+    const u = await runCli(['run', p.grid, '--runs-dir', ref, '--no-check'], p.env, p.root);
+    assert.equal(u.code, 0, u.stdout + u.stderr);
+    assert.deepEqual(resultBytes(dir), resultBytes(jobDirs(ref)[0]));
   });
 });
