@@ -20,7 +20,7 @@ describe('rlgrid status --watch; run progress off a terminal', function () {
   afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
   it('redraws while jobs run and ends by itself once none is pending or running', async () => {
-    const plan = seedPlan('w', [1, 2, 3], 30);
+    const plan = seedPlan('w', [1, 2, 3], 60); // 60 x 60 ms: longer than the 2 s a watcher needs before it shows a rate
     const file = writePlan(root, plan);
     const runs = path.join(root, 'runs');
     const env = testEnv({ RLGRID_TEST_STEP_MS: '60', COLUMNS: '120' });
@@ -39,9 +39,9 @@ describe('rlgrid status --watch; run progress off a terminal', function () {
     // views one after another (not a terminal: printed, not redrawn), the first with jobs mid-run
     const views = w.stdout.split(/\n(?=┌)/);
     assert.ok(views.length >= 3, w.stdout);
-    const running = [...w.stdout.matchAll(/│ ([0-9a-f]{12}) │ \d +│ running │ (\d+)\/30 +│ +│ ([\d.-]+) +│ [^│]*│ ([\d.]+) +│ ([\d.]+) +│/g)];
+    const running = [...w.stdout.matchAll(/│ ([0-9a-f]{12}) │ \d +│ running │ (\d+)\/60 +│ +│ ([\d.-]+) +│ [^│]*│ ([\d.]+) +│ ([\d.]+) +│/g)];
     assert.ok(running.length >= 2, w.stdout);
-    assert.ok(running.every((m) => Number(m[2]) >= 1 && Number(m[2]) < 30), w.stdout);
+    assert.ok(running.every((m) => Number(m[2]) >= 1 && Number(m[2]) < 60), w.stdout);
     // the entropy and reward shown are the job's metrics.jsonl values at that step (3 digits)
     for (const m of running) {
       const rows = fs.readFileSync(path.join(jobDir(store, m[1]), 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
@@ -54,10 +54,10 @@ describe('rlgrid status --watch; run progress off a terminal', function () {
     const rates = running.map((m) => Number(m[3])).filter((x) => Number.isFinite(x));
     assert.ok(rates.length > 0 && rates.every((x) => x > 0 && x < 16.7), `${rates}`);
     const last = views[views.length - 1];
-    assert.equal([...last.matchAll(/│ done +│ 30\/30/g)].length, 3, last);
+    assert.equal([...last.matchAll(/│ done +│ 60\/60/g)].length, 3, last);
     assert.match(last, /w: 3 jobs: 3 done/);
     // the run, off a terminal: plain progress lines every second, and a summary with what to run next
-    assert.match(r.stderr, /progress [0-9a-f]{12}  seed=\d  step \d+\/30  [\d.-]+ steps\/s  entropy [\d.]+  reward [\d.]+/);
+    assert.match(r.stderr, /progress [0-9a-f]{12}  seed=\d  step \d+\/60  [\d.-]+ steps\/s  entropy [\d.]+  reward [\d.]+/);
     assert.doesNotMatch(r.stderr, /\x1b\[/); // no spinner, no escape codes
     assert.match(r.stdout, /wall time \d+\.\ds\nnext: rlgrid table \S+w\.plan\.json --runs-dir \S+\n {6}rlgrid check .*\n {6}rlgrid report /);
   });
