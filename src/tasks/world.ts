@@ -135,19 +135,28 @@ function buildTrain(held: Set<string>, heldCount: Map<string, number[]>): Proble
   return Rng.derived(0, 'arith/train/order').shuffled(out);
 }
 
-function buildCorpus(held: ReadonlySet<string>, seed: number, size: number): CorpusItem[] {
+/** A corpus item's family, level and prompt: never a benchmark prompt (benchmarks hold a small share of every level). */
+function corpusPrompt(rng: Rng, held: ReadonlySet<string>): { fam: Family; level: number; prompt: string } {
+  const fam = pickWeighted(rng, CORPUS_MIX);
+  const level = pickLevel(rng);
+  let prompt = fam.sample(rng, level);
+  for (let tries = 0; held.has(prompt); tries++) {
+    if (tries > 1000) throw new Error(`${fam.name} level ${level}: corpus cannot avoid the benchmarks`);
+    prompt = fam.sample(rng, level);
+  }
+  return { fam, level, prompt };
+}
+
+function checkCorpusSize(size: number): void {
   if (!Number.isInteger(size) || size < 0) throw new Error(`pretrainCorpus: size must be a non-negative integer, got ${size}`);
+}
+
+function buildCorpus(held: ReadonlySet<string>, seed: number, size: number): CorpusItem[] {
+  checkCorpusSize(size);
   const rng = Rng.derived(seed, 'arith/corpus');
   const items: CorpusItem[] = [];
   for (let k = 0; k < size; k++) {
-    const fam = pickWeighted(rng, CORPUS_MIX);
-    const level = pickLevel(rng);
-    let prompt = fam.sample(rng, level);
-    // never a benchmark prompt; benchmarks hold a small share of every level
-    for (let tries = 0; held.has(prompt); tries++) {
-      if (tries > 1000) throw new Error(`${fam.name} level ${level}: corpus cannot avoid the benchmarks`);
-      prompt = fam.sample(rng, level);
-    }
+    const { fam, level, prompt } = corpusPrompt(rng, held);
     let response = renderTrace(fam.trace(prompt), corruptingChooser(rng, fam.rates)).text;
     // cannot happen with the shipped families (tests check the bound); kept so a response never exceeds the cap
     if (response.length + 1 > MAX_RESPONSE_TOKENS) response = solutionOf(fam.trace(prompt));
@@ -191,17 +200,11 @@ function phraseProblem(p: Problem, how: PhraseOrder): Problem {
 }
 
 function buildPhraseCorpus(held: ReadonlySet<string>, seed: number, size: number, how: PhraseOrder): CorpusItem[] {
-  if (!Number.isInteger(size) || size < 0) throw new Error(`pretrainCorpus: size must be a non-negative integer, got ${size}`);
+  checkCorpusSize(size);
   const rng = Rng.derived(seed, 'phrase/corpus');
   const items: CorpusItem[] = [];
   for (let k = 0; k < size; k++) {
-    const fam = pickWeighted(rng, CORPUS_MIX);
-    const level = pickLevel(rng);
-    let prompt = fam.sample(rng, level);
-    for (let tries = 0; held.has(prompt); tries++) {
-      if (tries > 1000) throw new Error(`${fam.name} level ${level}: corpus cannot avoid the benchmarks`);
-      prompt = fam.sample(rng, level);
-    }
+    const { fam, level, prompt } = corpusPrompt(rng, held);
     // a separator replaces a ";" one for one, so arith's length bound holds
     const response = renderTrace(phrasedTrace(fam, prompt, how), phraseChooser(rng, fam.rates)).text;
     items.push({ prompt, response, correct: finalAnswer(response) === fam.answer(prompt), family: fam.name, level });
