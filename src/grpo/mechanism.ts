@@ -56,13 +56,23 @@ export interface MechanismResult {
  * success probability (docs/task-world.md); the study's effect is a property
  * of training, so the check trains.
  */
-export function mechanismCheck(model: Model, world: TaskWorld, opts: MechanismOptions = DEFAULT_MECHANISM): MechanismResult {
-  const order = Rng.derived(opts.seed, 'mechanism').shuffled(world.train);
-  const probe = order.slice(0, opts.probePrompts);
-  const pool = order.slice(opts.probePrompts);
-  const probeGens = sampleAll(model, world, probe, 2, DEFAULT_JOB.rollout, Rng.derived(opts.seed, 'mechanism/probe'));
+/**
+ * The probe set both checks measure on (two base-model responses to each of
+ * the first `probePrompts` shuffled training prompts, teacher-forced later)
+ * and the pool of the remaining prompts they train on.
+ */
+function probeSetup(model: Model, world: TaskWorld, seed: number, probePrompts: number) {
+  const order = Rng.derived(seed, 'mechanism').shuffled(world.train);
+  const probe = order.slice(0, probePrompts);
+  const pool = order.slice(probePrompts);
+  const probeGens = sampleAll(model, world, probe, 2, DEFAULT_JOB.rollout, Rng.derived(seed, 'mechanism/probe'));
   const probeSeqs = probeGens.map((g, i) => [...encodePrompt(world, probe[Math.floor(i / 2)]), ...g.tokens]);
   const probeLens = probeGens.map((_, i) => encodePrompt(world, probe[Math.floor(i / 2)]).length);
+  return { probe, pool, probeGens, probeSeqs, probeLens };
+}
+
+export function mechanismCheck(model: Model, world: TaskWorld, opts: MechanismOptions = DEFAULT_MECHANISM): MechanismResult {
+  const { pool, probeSeqs, probeLens } = probeSetup(model, world, opts.seed, opts.probePrompts);
   const entropyOn = () => probeEntropyOf(model, probeSeqs, probeLens);
 
   const before = entropyOn();
@@ -189,12 +199,7 @@ export function tInterval(xs: readonly number[]): Interval {
 }
 
 export function mechanismSuite(model: Model, world: TaskWorld, opts: SuiteOptions = DEFAULT_SUITE, log?: (s: string) => void): SuiteResult {
-  const order = Rng.derived(opts.seed, 'mechanism').shuffled(world.train);
-  const probe = order.slice(0, opts.probePrompts);
-  const pool = order.slice(opts.probePrompts);
-  const probeGens = sampleAll(model, world, probe, 2, DEFAULT_JOB.rollout, Rng.derived(opts.seed, 'mechanism/probe'));
-  const probeSeqs = probeGens.map((g, i) => [...encodePrompt(world, probe[Math.floor(i / 2)]), ...g.tokens]);
-  const probeLens = probeGens.map((_, i) => encodePrompt(world, probe[Math.floor(i / 2)]).length);
+  const { probe, pool, probeGens, probeSeqs, probeLens } = probeSetup(model, world, opts.seed, opts.probePrompts);
   // class of each response token (EOS included); a generation cut off without EOS has no EOS slot
   const classes = world.positionClasses
     ? probeGens.map((g, i) => world.positionClasses!(probe[Math.floor(i / 2)], g.text).slice(0, g.tokens.length))
