@@ -10,6 +10,8 @@ import { BIN } from '../exec/fixtures.ts';
 import { jobDirs, realProject, stepsLogged, type RealProject } from '../exec/realjob.ts';
 import { hasPython3Pty, runInPty } from '../helpers/pty.ts';
 
+// a user's terminal: colour on, and not CI (ora and is-interactive turn the spinner off when CI is set, as CI itself does)
+const TERMINAL_ENV = { NO_COLOR: undefined, CI: undefined, TERM: 'xterm' };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('rlgrid run in a terminal', function () {
@@ -17,7 +19,7 @@ describe('rlgrid run in a terminal', function () {
   let p: RealProject;
   before(function () {
     if (!hasPython3Pty()) this.skip();
-    p = realProject({ steps: 100, seeds: [1], checkpointEvery: 25, extraEnv: { NO_COLOR: undefined, TERM: 'xterm' } });
+    p = realProject({ steps: 100, seeds: [1], checkpointEvery: 25, extraEnv: TERMINAL_ENV });
   });
   after(() => p && fs.rmSync(p.root, { recursive: true, force: true }));
 
@@ -53,7 +55,7 @@ describe('rlgrid run in a terminal: live progress', function () {
   let p: RealProject;
   before(function () {
     if (!hasPython3Pty()) this.skip();
-    p = realProject({ steps: 30, seeds: [1, 2], name: 'live', extraEnv: { NO_COLOR: undefined, TERM: 'xterm' } });
+    p = realProject({ steps: 30, seeds: [1, 2], name: 'live', extraEnv: TERMINAL_ENV });
   });
   after(() => p && fs.rmSync(p.root, { recursive: true, force: true }));
 

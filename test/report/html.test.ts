@@ -88,11 +88,11 @@ describe('report/html', function () {
 
       assert.equal(await page.title(), 'rlgrid report: methods');
       const head = await page.locator('table#results thead th').allInnerTexts();
-      assert.deepEqual(head, ['method', 'n', 'id-val', 'id-hard', 'ood-logic', 'Average (ID)', 'Average (OOD)', 'Entropy']);
+      assert.deepEqual(head, ['method', 'n', 'Entropy', 'Average (ID)', 'Average (OOD)', 'id-val', 'id-hard', 'ood-logic']);
       const firstCells = await page.locator('table#results tbody tr td:first-child').allInnerTexts();
       assert.deepEqual(firstCells, ['GRPO', 'Clip-Higher', 'Clip-Free', 'Entropy-Adv']);
       const grpo = await page.locator('table#results tbody tr').first().locator('td').allInnerTexts();
-      assert.equal(grpo[2], '37.00 ± 1.00 / 75.00 ± 2.00');
+      assert.equal(grpo[5], '37.00 ± 1.00 / 75.00 ± 2.00');
       assert.equal(await page.locator('table#results tbody tr').nth(2).locator('td').nth(1).innerText(), '2/3 (failed 1)');
 
       const figures = page.locator('#figures figure svg');
