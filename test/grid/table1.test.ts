@@ -28,4 +28,15 @@ describe('grids/table1.yaml', () => {
       assert.ok('correlation' in c.expect && !('of' in c.expect) && c.expect.correlation.startsWith('selected.'), c.name);
     }
   });
+
+  it("world v2's phrase/table1 is the union of phrase/table2 and phrase/table3 the same way", () => {
+    const p1 = planGrid('grids/phrase/table1.yaml', { root: REPO });
+    const p2 = planGrid('grids/phrase/table2.yaml', { root: REPO });
+    const p3 = planGrid('grids/phrase/table3.yaml', { root: REPO });
+    assert.deepEqual([...ids(p1)].sort(), [...new Set([...ids(p2), ...ids(p3)])].sort());
+    assert.equal(p1.jobs.length, 87);
+    // a different world and base model: no job shared with arith's grids
+    assert.equal([...ids(p1)].filter((id) => ids(t1).has(id)).length, 0);
+    assert.deepEqual(p1.claims.map((c) => c.name), t1.claims.map((c) => c.name));
+  });
 });
