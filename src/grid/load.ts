@@ -251,7 +251,6 @@ function fileAxis(ctx: Ctx, yf: YamlFile, name: string, value: Json, old: AxisM 
   return { kind: 'variants', variants, src: at };
 }
 
-
 // ---------------------------------------------------------------------------
 // public API
 

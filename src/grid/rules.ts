@@ -14,7 +14,6 @@ export function isSelector(v: unknown): v is Selector {
   return isPlainObject(v as Json) && Object.values(v as object).every((x) => ['string', 'number', 'boolean'].includes(typeof x));
 }
 
-
 const EXPECT_KINDS: Record<string, { needs: string[]; allows: string[] }> = {
   greater: { needs: ['than'], allows: ['greater', 'than', 'margin'] },
   less: { needs: ['than'], allows: ['less', 'than', 'margin'] },

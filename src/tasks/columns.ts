@@ -67,7 +67,6 @@ export const add = family<AddP>({
   rates: { hard: 0.34, easy: 0.1 },
 });
 
-
 // ---------------------------------------------------------------- sub
 // 503-178 -> 13-8=5;10-7-1=2;5-1-1=3;#325
 // One step per column of the larger number, units first. When the top digit
@@ -130,7 +129,6 @@ export const sub = family<SubP>({
   rates: { hard: 0.4, easy: 0.15 },
 });
 
-
 // ---------------------------------------------------------------- mul
 // 347*6 -> 7*6=42;4*6+4=28;3*6+2=20;#2082
 // One step per digit of the multiplicand, units first: digit, "*m", "+c" when
@@ -184,7 +182,6 @@ export const mul = family<MulP>({
   },
   rates: { hard: 0.38, easy: 0.15 },
 });
-
 
 // ---------------------------------------------------------------- mod
 // 347%6 -> 3%6=3;34%6=4;47%6=5;#5

@@ -90,6 +90,5 @@ export function checkLevel(name: string, level: number): void {
   if (level !== 1 && level !== 2 && level !== 3) throw new Error(`${name}: no level ${level}`);
 }
 
-
 /** A number as prompts write it (no leading zero), as a regex group. */
 export const INT = '([1-9][0-9]*)';

@@ -52,7 +52,6 @@ export const oodCount = family<CountP>({
   rates: { hard: 0.27, easy: 0.08 },
 });
 
-
 // ---------------------------------------------------------------- ood-format
 // rep:abc,3,- -> 1;2;3;#abc-abc-abc
 // Format following: write the word n times joined by the requested separator.
