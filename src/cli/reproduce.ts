@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { CompareResult } from '../report/compare.ts';
 import type { EvalRow, JobRecord, MetricRow } from '../report/types.ts';
-import { JOB_FILES } from '../runs/layout.ts';
+import type { JOB_FILES } from '../runs/layout.ts';
 import { EXIT_FAILED, EXIT_OK, UserError } from '../util/errors.ts';
 import { action, projectRoot, runsDir } from './common.ts';
 
@@ -164,6 +164,7 @@ export async function reproduceCommand(run: string, opts: ReproduceOpts): Promis
     if (!Number.isInteger(n) || n < 1) throw new UserError(`--steps must be an integer >= 1, got "${opts.steps}"`);
   }
   const { resolveRunArg, readJob } = await import('../report/load.ts');
+  const { JOB_FILES } = await import('../runs/layout.ts');
   const { compareRuns } = await import('../report/compare.ts');
   const arg = resolveRunArg(run, runsDir(opts.runsDir));
   if (arg.kind !== 'job') throw new UserError(`${run} is a grid; reproduce re-runs one job (a run directory, a job id, or ${arg.name}:axis=label)`);
