@@ -2,7 +2,6 @@
 // the backend, each logged step, failures). -f follows it while the job is
 // pending or running and stops when it ends (Ctrl-C stops it earlier).
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
 import { action, runsDir } from './common.ts';
@@ -32,10 +31,11 @@ export async function logsCommand(job: string, opts: LogsOpts): Promise<number> 
   const { resolveRunArg } = await import('../report/load.ts');
   const { jobStatus } = await import('../runs/store.ts');
   const { readManifest } = await import('../runs/manifest.ts');
+  const { jobPath } = await import('../runs/layout.ts');
   const r = resolveRunArg(job, runsDir(opts.runsDir));
   if (r.kind !== 'job' || !r.record.dir) throw new UserError(`${job}: not a job (give a job id, GRID:axis=label or a job's run directory)`);
   const dir = r.record.dir;
-  const file = path.join(dir, 'log.txt');
+  const file = jobPath(dir, 'log');
   const size = () => (fs.existsSync(file) ? fs.statSync(file).size : 0);
   const read = (from: number, to: number): string => {
     if (to <= from) return '';
@@ -55,7 +55,7 @@ export async function logsCommand(job: string, opts: LogsOpts): Promise<number> 
     return 0;
   }
   const live = () => {
-    const s = fs.existsSync(path.join(dir, 'manifest.json')) ? jobStatus(dir, readManifest(dir)) : 'pending';
+    const s = fs.existsSync(jobPath(dir, 'manifest')) ? jobStatus(dir, readManifest(dir)) : 'pending';
     return s === 'pending' || s === 'running';
   };
   let stop = false;

@@ -15,6 +15,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { CompareResult } from '../report/compare.ts';
 import type { EvalRow, JobRecord, MetricRow } from '../report/types.ts';
+import type { JOB_FILES } from '../runs/layout.ts';
 import { EXIT_FAILED, EXIT_OK, UserError } from '../util/errors.ts';
 import { action, projectRoot, runsDir } from './common.ts';
 
@@ -113,7 +114,7 @@ export function maxRelativeDifference(a: readonly MetricRow[], b: readonly Metri
 }
 
 export interface Comparison {
-  source: 'metrics.jsonl' | 'eval.jsonl';
+  source: (typeof JOB_FILES)['metrics' | 'eval'];
   rows: number;
   result: CompareResult;
 }
@@ -163,6 +164,7 @@ export async function reproduceCommand(run: string, opts: ReproduceOpts): Promis
     if (!Number.isInteger(n) || n < 1) throw new UserError(`--steps must be an integer >= 1, got "${opts.steps}"`);
   }
   const { resolveRunArg, readJob } = await import('../report/load.ts');
+  const { JOB_FILES } = await import('../runs/layout.ts');
   const { compareRuns } = await import('../report/compare.ts');
   const arg = resolveRunArg(run, runsDir(opts.runsDir));
   if (arg.kind !== 'job') throw new UserError(`${run} is a grid; reproduce re-runs one job (a run directory, a job id, or ${arg.name}:axis=label)`);
@@ -212,7 +214,7 @@ export async function reproduceCommand(run: string, opts: ReproduceOpts): Promis
   if (repro.status === 'failed' || lastRepro < upto) {
     const how =
       repro.status === 'failed'
-        ? `failed: ${String(repro.manifest?.reason ?? 'see its log.txt')}`
+        ? `failed: ${String(repro.manifest?.reason ?? `see its ${JOB_FILES.log}`)}`
         : `stopped at step ${lastRepro} of ${upto} (${String(repro.manifest?.reason ?? repro.status)})`;
     cleanup();
     if (opts.json) {
@@ -229,14 +231,14 @@ export async function reproduceCommand(run: string, opts: ReproduceOpts): Promis
   const tol = envDiff.length === 0 ? 0 : tolerance;
   const evalRows = (r: JobRecord) => upTo(r.evals.map(flattenEval), upto);
   const comparisons: Comparison[] = [
-    { source: 'metrics.jsonl', rows: upTo(orig.metrics, upto).length, result: compareRuns(upTo(orig.metrics, upto), upTo(repro.metrics, upto), { tolerance: tol }) },
-    { source: 'eval.jsonl', rows: evalRows(orig).length, result: compareRuns(evalRows(orig), evalRows(repro), { tolerance: tol }) },
+    { source: JOB_FILES.metrics, rows: upTo(orig.metrics, upto).length, result: compareRuns(upTo(orig.metrics, upto), upTo(repro.metrics, upto), { tolerance: tol }) },
+    { source: JOB_FILES.eval, rows: evalRows(orig).length, result: compareRuns(evalRows(orig), evalRows(repro), { tolerance: tol }) },
   ];
   const verdict = comparisons.reduce<Verdict>((v, c) => (RANK[c.result.verdict] > RANK[v] ? c.result.verdict : v), 'bit-exact');
   const timeKey = (k: string) => k.startsWith('time/');
   const rels = [
-    { source: 'metrics.jsonl', ...maxRelativeDifference(upTo(orig.metrics, upto), upTo(repro.metrics, upto), timeKey) },
-    { source: 'eval.jsonl', ...maxRelativeDifference(evalRows(orig), evalRows(repro), timeKey) },
+    { source: JOB_FILES.metrics, ...maxRelativeDifference(upTo(orig.metrics, upto), upTo(repro.metrics, upto), timeKey) },
+    { source: JOB_FILES.eval, ...maxRelativeDifference(evalRows(orig), evalRows(repro), timeKey) },
   ];
   const maxRel = rels.reduce((a, b) => (b.rel > a.rel ? b : a));
   // the first difference: the earliest step over both files (metrics first at a tie)
@@ -274,7 +276,7 @@ export async function reproduceCommand(run: string, opts: ReproduceOpts): Promis
       lines.push(`  so every number must agree within ${tolerance} (relative), not bit for bit`);
     }
     for (const c of comparisons) {
-      const what = `${c.source} (${c.rows} ${c.source === 'eval.jsonl' ? 'evaluations' : 'steps'})`;
+      const what = `${c.source} (${c.rows} ${c.source === JOB_FILES.eval ? 'evaluations' : 'steps'})`;
       const r = c.result;
       if (r.verdict === 'bit-exact') lines.push(`${what}: bit-exact`);
       else if (r.verdict === 'within-tolerance') {

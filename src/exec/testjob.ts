@@ -25,6 +25,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobRunner } from '../runs/context.ts';
 import { appendJsonl, readJson, truncateJsonl, writeJsonAtomic } from '../runs/files.ts';
+import { checkpointDir, jobPath } from '../runs/layout.ts';
 import { Rng } from '../util/rng.ts';
 
 export type FaultKind = 'throw' | 'throw-once' | 'nan' | 'exit' | 'kill';
@@ -67,9 +68,9 @@ export const runJob: JobRunner = async (ctx) => {
   const stepMs = Number(process.env.RLGRID_TEST_STEP_MS ?? 2);
   const burnMs = Number(process.env.RLGRID_TEST_BURN_MS ?? 0);
   const faults = parseFaults(process.env.RLGRID_TEST_FAIL).filter((f) => f.seed === config.seed);
-  const metricsFile = path.join(runDir, 'metrics.jsonl');
-  const evalFile = path.join(runDir, 'eval.jsonl');
-  const ckptFile = path.join(runDir, 'checkpoints', 'last', 'state.json');
+  const metricsFile = jobPath(runDir, 'metrics');
+  const evalFile = jobPath(runDir, 'eval');
+  const ckptFile = path.join(checkpointDir(runDir, 'last'), 'state.json');
   ctx.recordEnvironment({ tfjsVersion: null, backend: 'test', simd: false, threads: 1 });
 
   const ckpt = fs.existsSync(ckptFile) ? readJson<Checkpoint>(ckptFile) : null;
@@ -122,7 +123,7 @@ export const runJob: JobRunner = async (ctx) => {
     if (step % config.eval.every === 0 || step === steps) appendJsonl(evalFile, { step, probe_entropy: entropy });
     writeJsonAtomic(ckptFile, { step, rng: rng.state(), entropy_ema: ema } satisfies Checkpoint);
   }
-  writeJsonAtomic(path.join(runDir, 'result.json'), { status: 'done', steps, final: { entropy_ema: ema } });
+  writeJsonAtomic(jobPath(runDir, 'result'), { status: 'done', steps, final: { entropy_ema: ema } });
   ctx.log('test job: done');
   return 'done';
 };

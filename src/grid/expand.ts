@@ -16,7 +16,8 @@ import { getValidators } from './schema.ts';
 import { schemaProblems } from './messages.ts';
 import { formatLabels, labelMatches, selectorMatches, valueLabel } from './select.ts';
 import { displayPath, joinSegs } from './paths.ts';
-import { loadGridWithSources, type GridSources, type LoadOptions, type Src } from './load.ts';
+import { loadGridWithSources, type GridSources, type LoadOptions } from './load.ts';
+import type { Src } from './merged.ts';
 import { locate, sortDiagnostics } from './yamlfile.ts';
 import { NameChecker } from './names.ts';
 

@@ -14,8 +14,6 @@ import { scoreSequences, type Model } from '../nn/model/index.ts';
 import { yieldToEventLoop } from '../util/tick.ts';
 import { encodePrompt, responseEntropy, rewardOf, sampleAll, sampleAllYielding } from './rollout.ts';
 
-export type { BenchmarkEval, EvalRow };
-
 /** The questions of a benchmark that a job evaluates: the first `questions`, or all. */
 export function evalQuestions(b: Benchmark, questions: number | null): Problem[] {
   return questions === null ? b.problems : b.problems.slice(0, questions);

@@ -123,6 +123,25 @@ export function covBudget(ratioOfTokens: number, nValid: number): number {
 }
 
 /**
+ * k = covBudget(ratio, N_valid) of the valid tokens (mask > 0) that pass
+ * `take`, drawn uniformly from them in row-major order (rng.sampleIndices);
+ * all of them, without drawing, when there are <= k. The choice of Clip-Cov
+ * and of Rand-Pos-Clip (token_weights.ts). Returns flat indices, increasing.
+ */
+export function drawValidTokens(mask: ArrayLike<number>, ratio: number, take: (i: number) => boolean, rng: Rng): number[] {
+  let nValid = 0;
+  const cand: number[] = [];
+  for (let i = 0; i < mask.length; i++) {
+    if (!(mask[i] > 0)) continue;
+    nValid++;
+    if (take(i)) cand.push(i);
+  }
+  const k = covBudget(ratio, nValid);
+  if (cand.length <= k) return cand;
+  return rng.sampleIndices(cand.length, k).map((j) => cand[j]);
+}
+
+/**
  * cov_t = (A_t - mean(A)) * (logp_t - mean(logp)) over the valid tokens
  * (mask > 0) of the mini-batch; NaN at padding. Pure, on detached values.
  */
@@ -157,16 +176,7 @@ export function clipCovSelection(
   cfg: { ratio: number; lb: number; ub: number },
   rng: Rng,
 ): number[] {
-  let nValid = 0;
-  const cand: number[] = [];
-  for (let i = 0; i < mask.length; i++) {
-    if (!(mask[i] > 0)) continue;
-    nValid++;
-    if (!clipped[i] && cov[i] > cfg.lb && cov[i] < cfg.ub) cand.push(i);
-  }
-  const k = covBudget(cfg.ratio, nValid);
-  if (cand.length <= k) return cand;
-  return rng.sampleIndices(cand.length, k).map((j) => cand[j]);
+  return drawValidTokens(mask, cfg.ratio, (i) => !clipped[i] && cov[i] > cfg.lb && cov[i] < cfg.ub, rng);
 }
 
 /**

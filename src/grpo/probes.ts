@@ -10,6 +10,7 @@
 // Covariances are population covariances (1/N) over the valid tokens, the
 // same centring as SPEC 6's cov_t. The trainer passes the rollout policy's
 // log-probs (oldLogp) and the advantage that enters the loss.
+import { tokenCovariances } from './losses.ts';
 
 /** Cov(x, y) = mean((x - mean x)(y - mean y)) over tokens with mask > 0; null with no tokens. */
 export function maskedCovariance(
@@ -19,21 +20,15 @@ export function maskedCovariance(
 ): number | null {
   if (x.length !== mask.length || y.length !== mask.length)
     throw new Error(`maskedCovariance: lengths ${x.length}, ${y.length}, mask ${mask.length}`);
+  const cov = tokenCovariances(x, y, mask); // (x_t - mean x)(y_t - mean y): SPEC 6's cov_t
   let n = 0;
-  let sx = 0;
-  let sy = 0;
+  let s = 0;
   for (let i = 0; i < mask.length; i++)
     if (mask[i] > 0) {
       n++;
-      sx += x[i];
-      sy += y[i];
+      s += cov[i];
     }
-  if (n === 0) return null;
-  const mx = sx / n;
-  const my = sy / n;
-  let s = 0;
-  for (let i = 0; i < mask.length; i++) if (mask[i] > 0) s += (x[i] - mx) * (y[i] - my);
-  return s / n;
+  return n === 0 ? null : s / n;
 }
 
 /** Cov(logp, A) over response tokens (natural-gradient form). */

@@ -2,8 +2,7 @@
 // scores, the final and base entropies and diversities, and what the tables,
 // claims and reports read (docs/run-format.md).
 import type { JobConfig } from '../config/job.ts';
-import type { EvalPick, Result } from '../runs/records.ts';
-import type { EvalRow } from './evaluate.ts';
+import type { EvalPick, EvalRow, Result } from '../runs/records.ts';
 import type { TrainState } from './state.ts';
 
 /** result.json: what tables read (docs/run-format.md). */

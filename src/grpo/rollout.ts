@@ -55,16 +55,9 @@ export function sampleAll(
 }
 
 /** sampleAll for long evaluations: the same draws, with the event loop let in between chunks. */
-export async function sampleAllYielding(
-  model: Model,
-  world: TaskWorld,
-  prompts: Problem[],
-  samples: number,
-  cfg: JobConfig['rollout'],
-  rng: Rng,
-): Promise<Generation[]> {
+export async function sampleAllYielding(...args: Parameters<typeof sampleAll>): Promise<Generation[]> {
   const out: Generation[] = [];
-  for (const c of sampleChunks(model, world, prompts, samples, cfg, rng)) {
+  for (const c of sampleChunks(...args)) {
     out.push(...c);
     await yieldToEventLoop();
   }

@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TokenWeightsConfig } from '../config/job.ts';
 import type { Rng } from '../util/rng.ts';
-import { covBudget } from './losses.ts';
+import { drawValidTokens } from './losses.ts';
 
 export type EntropyGuidedConfig = Extract<TokenWeightsConfig, { schedule: 'entropy-guided' }>;
 
@@ -131,16 +131,7 @@ export function randPosClipSelection(
   fraction: number,
   rng: Rng,
 ): number[] {
-  let nValid = 0;
-  const pos: number[] = [];
-  for (let i = 0; i < mask.length; i++) {
-    if (!(mask[i] > 0)) continue;
-    nValid++;
-    if (adv[i] > 0) pos.push(i);
-  }
-  const k = covBudget(fraction, nValid);
-  if (pos.length <= k) return pos;
-  return rng.sampleIndices(pos.length, k).map((j) => pos[j]);
+  return drawValidTokens(mask, fraction, (i) => adv[i] > 0, rng);
 }
 
 /**

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { JobConfig } from '../config/job.ts';
 import type { JobContext } from '../runs/context.ts';
 import { appendJsonl, readJsonl, truncateJsonl, writeFileAtomic, writeJsonAtomic } from '../runs/files.ts';
+import { checkpointDir, jobPath } from '../runs/layout.ts';
 import { summarize } from './result.ts';
 import { pruneResponses, readResponses, writeResponses, type ResponseLine } from '../runs/responses.ts';
 import { getTaskWorld, type Problem, type TaskWorld } from '../tasks/index.ts';
@@ -39,7 +40,8 @@ import {
   type UpdateStats,
 } from './methods.ts';
 import { theoryProbes, entropyDelta } from './probes.ts';
-import { completeEvaluation, evaluate, probeEntropy, type EvalRow } from './evaluate.ts';
+import { completeEvaluation, evaluate, probeEntropy } from './evaluate.ts';
+import type { EvalRow } from '../runs/records.ts';
 import { encodePrompt, responseEntropy, rewardOf, sampleAll } from './rollout.ts';
 import { loadModel, loadTrainState, saveModel, saveTrainState, type TrainState } from './state.ts';
 import { selectTrainingSubset } from './subset.ts';
@@ -265,14 +267,15 @@ export function grpoStep(
   };
 }
 
-export function runFiles(dir: string) {
+/** The paths the trainer writes in its run directory (names: runs/layout.ts). */
+function runFiles(dir: string) {
   return {
-    metrics: path.join(dir, 'metrics.jsonl'),
-    eval: path.join(dir, 'eval.jsonl'),
-    result: path.join(dir, 'result.json'),
-    subset: path.join(dir, 'subset.json'),
-    last: path.join(dir, 'checkpoints', 'last'),
-    best: path.join(dir, 'checkpoints', 'best'),
+    metrics: jobPath(dir, 'metrics'),
+    eval: jobPath(dir, 'eval'),
+    result: jobPath(dir, 'result'),
+    subset: jobPath(dir, 'subset'),
+    last: checkpointDir(dir, 'last'),
+    best: checkpointDir(dir, 'best'),
   };
 }
 

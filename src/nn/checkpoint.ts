@@ -25,6 +25,8 @@ export const CHECKPOINT_FORMAT = 'rlgrid-checkpoint';
 export const CHECKPOINT_VERSION = 1;
 const BIN = 'tensors.bin';
 const JSON_FILE = 'checkpoint.json';
+/** A checkpoint directory's sidecar (format, tensor index, sha256, meta): its presence marks a checkpoint. */
+export const checkpointSidecar = (dir: string): string => path.join(dir, JSON_FILE);
 
 export interface NamedArray {
   shape: number[];

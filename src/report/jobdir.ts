@@ -6,9 +6,12 @@ import path from 'node:path';
 import type { JobConfig } from '../config/job.ts';
 import type { Labels } from '../grid/types.ts';
 import { readJson, readJsonl } from '../runs/files.ts';
+import { jobPath } from '../runs/layout.ts';
+import { JOB_STATUSES } from '../runs/manifest.ts';
 import type { EvalRow, JobRecord, JobStatus, MetricRow, Result } from './types.ts';
 
-const STATUSES: readonly JobStatus[] = ['pending', 'running', 'done', 'failed', 'interrupted', 'missing'];
+// what a manifest may say, and what a reader says of a directory that is not there
+const STATUSES: readonly JobStatus[] = [...JOB_STATUSES, 'missing'];
 
 function readOptionalJson<T>(file: string): T | undefined {
   return fs.existsSync(file) ? readJson<T>(file) : undefined;
@@ -23,11 +26,11 @@ export function readJobDir(dir: string, meta: { id?: string; labels?: Labels } =
   const id = meta.id ?? path.basename(dir);
   const labels = meta.labels ?? {};
   if (!fs.existsSync(dir)) return { id, labels, status: 'missing', metrics: [], evals: [], dir };
-  const config = readOptionalJson<JobConfig>(path.join(dir, 'config.json'));
-  const manifest = readOptionalJson<Record<string, unknown>>(path.join(dir, 'manifest.json'));
-  const result = readOptionalJson<Result>(path.join(dir, 'result.json'));
-  const metrics = readJsonl<MetricRow>(path.join(dir, 'metrics.jsonl'));
-  const evals = readJsonl<EvalRow>(path.join(dir, 'eval.jsonl'));
+  const config = readOptionalJson<JobConfig>(jobPath(dir, 'config'));
+  const manifest = readOptionalJson<Record<string, unknown>>(jobPath(dir, 'manifest'));
+  const result = readOptionalJson<Result>(jobPath(dir, 'result'));
+  const metrics = readJsonl<MetricRow>(jobPath(dir, 'metrics'));
+  const evals = readJsonl<EvalRow>(jobPath(dir, 'eval'));
   const declared = manifest?.status;
   const status: JobStatus =
     typeof declared === 'string' && (STATUSES as readonly string[]).includes(declared)

@@ -6,8 +6,9 @@ import path from 'node:path';
 import { expandGrid } from '../grid/expand.ts';
 import { loadGrid } from '../grid/load.ts';
 import type { Grid, Plan } from '../grid/types.ts';
-import { gridPlan, integrityProblem, JOBS_DIR, jobDir, jobStatus, listGrids, loadJobRecords, openStore, planFile, readPlanFile, type Store } from '../runs/store.ts';
+import { gridPlan, integrityProblem, jobDir, jobStatus, listGrids, loadJobRecords, openStore, planFile, readPlanFile, type Store } from '../runs/store.ts';
 import { readManifest } from '../runs/manifest.ts';
+import { DONE_FILES, JOBS_DIR, jobPath, PLAN_FILE } from '../runs/layout.ts';
 import { UserError } from '../util/errors.ts';
 import { readJobDir } from './jobdir.ts';
 import { displayLabel, formatSelector, labelOrderOf, matchesSelector, parseSelector, planRecords, type LabelOrder } from './select.ts';
@@ -89,11 +90,11 @@ export function loadGridRecords(
         warnings.push(`${g.name} was last planned with ${plan.grid.overrides.join(' ')}; showing what ran (${planFile(store, g.name)})`);
       else warnings.push(`${grid} changed since its plan was frozen; showing what ran (${planFile(store, g.name)})`);
     }
-  } else if (grid.endsWith('plan.json') && fs.existsSync(grid)) {
+  } else if (grid.endsWith(PLAN_FILE) && fs.existsSync(grid)) {
     plan = readPlanFile(grid);
     store = openStore(path.dirname(path.dirname(path.resolve(grid))));
-  } else if (fs.existsSync(path.join(grid, 'plan.json')) && (grid.includes('/') || grid.includes(path.sep))) {
-    plan = readPlanFile(path.join(grid, 'plan.json'));
+  } else if (fs.existsSync(path.join(grid, PLAN_FILE)) && (grid.includes('/') || grid.includes(path.sep))) {
+    plan = readPlanFile(path.join(grid, PLAN_FILE));
     store = openStore(path.dirname(path.resolve(grid)));
   } else plan = gridPlan(store, grid);
   if (!labelOrder) labelOrder = declaredOrder(plan, store, readGridFile);
@@ -106,7 +107,7 @@ export function loadGridRecords(
 /** A job's directory read as a record, with the store's judgement of its status. */
 export function readJob(dir: string, meta: { id?: string; labels?: JobRecord['labels'] } = {}): JobRecord {
   const rec = readJobDir(dir, meta);
-  if (rec.status !== 'missing' && fs.existsSync(path.join(dir, 'manifest.json'))) {
+  if (rec.status !== 'missing' && fs.existsSync(jobPath(dir, 'manifest'))) {
     const status = jobStatus(dir, readManifest(dir));
     const problem = rec.config ? integrityProblem(dir, status, rec.config.train.steps) : null;
     rec.status = problem ? 'corrupt' : status;
@@ -118,8 +119,6 @@ export function readJob(dir: string, meta: { id?: string; labels?: JobRecord['la
 export type RunArg =
   | { kind: 'job'; name: string; record: JobRecord }
   | { kind: 'grid'; name: string; plan: Plan; records: JobRecord[]; labelOrder?: LabelOrder };
-
-const JOB_FILES = ['config.json', 'manifest.json', 'result.json', 'metrics.jsonl'];
 
 /**
  * What `rlgrid diff` compares: a job's run directory, a job id (or a unique
@@ -146,13 +145,14 @@ export function resolveRunArg(arg: string, runsDir: string): RunArg {
     return { kind: 'job', name: arg, record: hits[0] };
   }
   if (fs.existsSync(arg) && fs.statSync(arg).isDirectory()) {
-    if (JOB_FILES.some((f) => fs.existsSync(path.join(arg, f)))) return { kind: 'job', name: arg, record: readJob(path.resolve(arg)) };
-    if (fs.existsSync(path.join(arg, 'plan.json'))) {
+    // a job's run directory holds some file of a finished job (a grid's holds plan.json)
+    if (DONE_FILES.some((f) => fs.existsSync(path.join(arg, f)))) return { kind: 'job', name: arg, record: readJob(path.resolve(arg)) };
+    if (fs.existsSync(path.join(arg, PLAN_FILE))) {
       const g = loadGridRecords(arg.includes('/') ? arg : `./${arg}`, runsDir);
       return { kind: 'grid', name: g.plan.grid.name, plan: g.plan, records: g.records, labelOrder: g.labelOrder };
     }
   }
-  if ((isGridFile(arg) || arg.endsWith('plan.json')) && fs.existsSync(arg)) {
+  if ((isGridFile(arg) || arg.endsWith(PLAN_FILE)) && fs.existsSync(arg)) {
     const g = loadGridRecords(arg, runsDir);
     return { kind: 'grid', name: g.plan.grid.name, plan: g.plan, records: g.records, labelOrder: g.labelOrder };
   }

@@ -3,8 +3,8 @@
 // JobContext.recordEnvironment). Shape: schema/manifest.schema.json.
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { readJson, writeJsonAtomic } from './files.ts';
+import { jobPath } from './layout.ts';
 import { UserError } from '../util/errors.ts';
 
 export type JobStatus = 'pending' | 'running' | 'done' | 'failed' | 'interrupted';
@@ -125,7 +125,7 @@ export function newManifest(id: string, seed: number, now: Date = new Date()): M
   };
 }
 
-export const manifestFile = (dir: string): string => path.join(dir, 'manifest.json');
+export const manifestFile = (dir: string): string => jobPath(dir, 'manifest');
 
 /** Test hook: when set, every manifest write is validated against the schema (see validateManifest). */
 type Validator = (m: Manifest, file: string) => void;

@@ -4,7 +4,7 @@
 // the same way. Reading only the last bytes keeps a poll cheap however long
 // the job has run.
 import fs from 'node:fs';
-import path from 'node:path';
+import { jobPath } from './layout.ts';
 
 /** What a step row of metrics.jsonl says about progress (docs/run-format.md). */
 export interface StepRow {
@@ -46,7 +46,7 @@ export function parseStepRows(lines: readonly string[]): StepRow[] {
 export function readMetricsTail(dir: string, maxBytes = TAIL_BYTES): StepRow[] {
   let fd: number;
   try {
-    fd = fs.openSync(path.join(dir, 'metrics.jsonl'), 'r');
+    fd = fs.openSync(jobPath(dir, 'metrics'), 'r');
   } catch {
     return [];
   }

@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { writeFileAtomic } from './files.ts';
+import { jobPath } from './layout.ts';
 import { UserError } from '../util/errors.ts';
 
-export const RESPONSES_DIR = 'eval-responses';
 
 export interface ResponseLine {
   benchmark: string;
@@ -21,7 +21,7 @@ export interface ResponseLine {
   rewards: number[];
 }
 
-export const responsesFile = (runDir: string, step: number): string => path.join(runDir, RESPONSES_DIR, `${step}.jsonl.gz`);
+export const responsesFile = (runDir: string, step: number): string => path.join(jobPath(runDir, 'responses'), `${step}.jsonl.gz`);
 
 /**
  * Write a step's responses (atomic; gzip level 9, no timestamp in its header,
@@ -56,7 +56,7 @@ export function readResponses(runDir: string, step: number): ResponseLine[] {
 
 /** Steps with kept responses, ascending. */
 export function responseSteps(runDir: string): number[] {
-  const dir = path.join(runDir, RESPONSES_DIR);
+  const dir = jobPath(runDir, 'responses');
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir)

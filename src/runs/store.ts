@@ -9,6 +9,7 @@
 //                                shell tools; rlgrid itself reads plan.json + jobs/)
 //
 // Everything reads through this module: tables, diff and status never guess paths.
+// The names of the files and folders are layout.ts's.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Plan, PlannedJob, Labels } from '../grid/types.ts';
@@ -19,6 +20,17 @@ import { readJson, readJsonl, writeFileAtomic, writeJsonAtomic } from './files.t
 import { inspectLock, withLockSync } from './lock.ts';
 import { RESERVED_GRID_NAMES } from '../grid/names.ts';
 import {
+  DONE_FILES,
+  earlierPlanFile,
+  JOBS_DIR,
+  jobPath,
+  pendingMoveDir,
+  PLAN_FILE,
+  PLAN_LOCK,
+  previousRunDir,
+  RESULT_ENTRIES,
+} from './layout.ts';
+import {
   isStale,
   newManifest,
   readManifest,
@@ -27,9 +39,6 @@ import {
   type JobStatus,
   type Manifest,
 } from './manifest.ts';
-
-export const JOBS_DIR = 'jobs'; // also in grid/names.ts RESERVED_GRID_NAMES: validate and plan refuse it as a grid name
-export const LOCK_FILE = 'job.lock';
 
 export interface Store {
   /** absolute path of the runs directory */
@@ -42,8 +51,8 @@ export function openStore(runsDir: string): Store {
 
 export const jobDir = (store: Store, id: string): string => path.join(store.root, JOBS_DIR, id);
 export const gridDir = (store: Store, name: string): string => path.join(store.root, name);
-export const planFile = (store: Store, name: string): string => path.join(gridDir(store, name), 'plan.json');
-export const jobLockFile = (dir: string): string => path.join(dir, LOCK_FILE);
+export const planFile = (store: Store, name: string): string => path.join(gridDir(store, name), PLAN_FILE);
+export const jobLockFile = (dir: string): string => jobPath(dir, 'lock');
 
 /** Grid names become directory names next to jobs/. */
 export function checkGridName(name: string): void {
@@ -58,7 +67,7 @@ export function listGrids(store: Store): string[] {
   if (!fs.existsSync(store.root)) return [];
   return fs
     .readdirSync(store.root, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && d.name !== JOBS_DIR && fs.existsSync(path.join(store.root, d.name, 'plan.json')))
+    .filter((d) => d.isDirectory() && d.name !== JOBS_DIR && fs.existsSync(path.join(store.root, d.name, PLAN_FILE)))
     .map((d) => d.name)
     .sort();
 }
@@ -123,14 +132,14 @@ export function freezePlan(store: Store, plan: Plan): FreezeResult {
   fs.mkdirSync(dir, { recursive: true });
   fs.mkdirSync(path.join(store.root, JOBS_DIR), { recursive: true });
   const file = planFile(store, plan.grid.name);
-  const result = withLockSync(path.join(dir, '.plan.lock'), (): FreezeResult => {
+  const result = withLockSync(path.join(dir, PLAN_LOCK), (): FreezeResult => {
     let previous: string | null = null;
     let changed = true;
     if (fs.existsSync(file)) {
       const old = readJson<unknown>(file); // corrupt: UserError naming plan.json, nothing touched
       if (canonicalJson(old) === canonicalJson(plan)) changed = false;
       else {
-        previous = path.join(dir, `plan.${shortId(old)}.json`);
+        previous = path.join(dir, earlierPlanFile(shortId(old)));
         fs.renameSync(file, previous); // same name means same content: nothing is lost
       }
     }
@@ -163,7 +172,7 @@ function linkJob(store: Store, grid: string, id: string): void {
 export function ensureJobDir(store: Store, job: Pick<PlannedJob, 'id' | 'config'>): string {
   const dir = jobDir(store, job.id);
   fs.mkdirSync(dir, { recursive: true });
-  const cfgFile = path.join(dir, 'config.json');
+  const cfgFile = jobPath(dir, 'config');
   const text = canonicalJson(job.config) + '\n';
   if (fs.existsSync(cfgFile)) {
     const existing = readJson<unknown>(cfgFile);
@@ -177,7 +186,7 @@ export function ensureJobDir(store: Store, job: Pick<PlannedJob, 'id' | 'config'
 }
 
 export function readJobConfig(dir: string): JobConfig {
-  const file = path.join(dir, 'config.json');
+  const file = jobPath(dir, 'config');
   const cfg = readJson<JobConfig>(file);
   if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg) || typeof cfg.train !== 'object' || typeof cfg.seed !== 'number')
     throw new UserError([{ file, message: 'not a job config (expected the resolved JobConfig object)' }]);
@@ -197,16 +206,13 @@ export function jobStatus(dir: string, m: Manifest | null): JobStatus {
 
 /** Last training step in metrics.jsonl (0 when none). A corrupt line is a UserError naming the file. */
 export function lastStep(dir: string): number {
-  const rows = readJsonl<{ step?: unknown }>(path.join(dir, 'metrics.jsonl'));
+  const rows = readJsonl<{ step?: unknown }>(jobPath(dir, 'metrics'));
   for (let i = rows.length - 1; i >= 0; i--) if (typeof rows[i].step === 'number') return rows[i].step as number;
   return 0;
 }
 
 /** What a reader makes of a job: its manifest's status, or `corrupt` when its files contradict it. */
 export type RecordStatus = JobStatus | 'corrupt';
-
-/** Files a done job has (docs/run-format.md). */
-export const DONE_FILES = ['config.json', 'manifest.json', 'metrics.jsonl', 'eval.jsonl', 'result.json'] as const;
 
 /**
  * Do a job's files hold what its status promises? metrics.jsonl logs steps
@@ -217,7 +223,7 @@ export const DONE_FILES = ['config.json', 'manifest.json', 'metrics.jsonl', 'eva
  * (a crash) is no problem: readers drop it and the resume redoes the step.
  */
 export function integrityProblem(dir: string, status: JobStatus, steps: number): string | null {
-  const metrics = path.join(dir, 'metrics.jsonl');
+  const metrics = jobPath(dir, 'metrics');
   let n = 0;
   if (fs.existsSync(metrics)) {
     const lines = fs.readFileSync(metrics, 'utf8').split('\n').slice(0, -1); // the last piece is '' or torn
@@ -302,11 +308,6 @@ export function countByStatus(records: { status: RecordStatus }[]): Record<Recor
   return out;
 }
 
-/** Files a job writes as its results (moved aside together by moveResultsAside). */
-export const RESULT_ENTRIES = ['metrics.jsonl', 'eval.jsonl', 'result.json', 'checkpoints', 'eval-responses'] as const;
-
-const pendingMoveDir = (dir: string): string => path.join(dir, 'previous', '.pending');
-
 /**
  * Move a job's results to <dir>/previous/<n>/ (n = 1, 2, ...) with a copy of
  * its manifest, so that a re-run starts clean and nothing is mixed or deleted.
@@ -318,9 +319,9 @@ const pendingMoveDir = (dir: string): string => path.join(dir, 'previous', '.pen
 export function moveResultsAside(dir: string): number {
   const pending = pendingMoveDir(dir);
   fs.mkdirSync(pending, { recursive: true });
-  const copy = path.join(pending, 'manifest.json');
+  const copy = jobPath(pending, 'manifest');
   const m = readManifest(dir);
-  if (m && !fs.existsSync(copy)) writeFileAtomic(copy, fs.readFileSync(path.join(dir, 'manifest.json')));
+  if (m && !fs.existsSync(copy)) writeFileAtomic(copy, fs.readFileSync(jobPath(dir, 'manifest')));
   if (m) writeManifest(dir, { ...m, status: 'pending', reason: 'earlier results being moved to previous/', attempts: 0, history: [] });
   return finishMoveAside(dir);
 }
@@ -332,8 +333,8 @@ function finishMoveAside(dir: string): number {
     if (fs.existsSync(from)) fs.renameSync(from, path.join(pending, name));
   }
   let n = 1;
-  while (fs.existsSync(path.join(dir, 'previous', String(n)))) n++;
-  fs.renameSync(pending, path.join(dir, 'previous', String(n)));
+  while (fs.existsSync(previousRunDir(dir, n))) n++;
+  fs.renameSync(pending, previousRunDir(dir, n));
   const m = readManifest(dir);
   if (m) writeManifest(dir, { ...m, previous_runs: n, reason: null });
   return n;
@@ -380,9 +381,9 @@ export function checkJobFiles(store: Store, jobs: readonly Pick<PlannedJob, 'id'
     let m: Manifest | null = null;
     let steps: number | null = null;
     attempt(() => (m = readManifest(dir)));
-    if (fs.existsSync(path.join(dir, 'config.json'))) attempt(() => (steps = readJobConfig(dir).train.steps));
-    attempt(() => readJsonl(path.join(dir, 'metrics.jsonl')));
-    attempt(() => readJsonl(path.join(dir, 'eval.jsonl')));
+    if (fs.existsSync(jobPath(dir, 'config'))) attempt(() => (steps = readJobConfig(dir).train.steps));
+    attempt(() => readJsonl(jobPath(dir, 'metrics')));
+    attempt(() => readJsonl(jobPath(dir, 'eval')));
     // files that read but contradict the manifest (two writers, a lost file): no run resumes on them
     if (diags.length === before && steps !== null) {
       const problem = integrityProblem(dir, jobStatus(dir, m), steps);

@@ -8,7 +8,7 @@
 // separator changes nothing after it: the inner trace continues from the same
 // written values, so a neutral choice is neutral for the model too.
 import { Rng } from '../util/rng.ts';
-import type { Family } from './families.ts';
+import type { Family } from './family.ts';
 import { type ErrorRates, type Fork, type Trace, corruptingChooser, lit } from './trace.ts';
 
 /** The separators: 24 symbols of their own (the arith alphabet has no capitals). */

@@ -3,7 +3,8 @@
 // seeded streams, so every call and every process builds the same world.
 import { UserError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
-import { ALL_FAMILIES, ARITH_FAMILIES, OOD_FAMILIES, type Family, familyByName } from './families.ts';
+import { ALL_FAMILIES, ARITH_FAMILIES, OOD_FAMILIES, familyByName } from './families.ts';
+import type { Family } from './family.ts';
 import { ARITH_ALPHABET, charTokenizer } from './tokenizer.ts';
 import { type Trace, type TraceCheck, checkTrace, corruptingChooser, renderTrace, solutionOf } from './trace.ts';
 import { PHRASE_SEPS, type PhraseOrder, phraseChooser, phrasedTrace } from './phrase.ts';

@@ -12,7 +12,7 @@ import { disposeModel } from '../../src/nn/model/index.ts';
 import type { BaseReport } from '../../src/grpo/pretrain.ts';
 import { loadModel } from '../../src/grpo/state.ts';
 import { train } from '../../src/grpo/trainer.ts';
-import type { EvalRow } from '../../src/grpo/evaluate.ts';
+import type { EvalRow } from '../../src/runs/records.ts';
 import { readJsonl } from '../../src/runs/files.ts';
 import { getTaskWorld } from '../../src/tasks/index.ts';
 

@@ -8,7 +8,8 @@ import { meanNgramDiversity } from '../../src/metrics/diversity.ts';
 import { meanSelfBleu } from '../../src/metrics/selfbleu.ts';
 import { readJsonl } from '../../src/runs/files.ts';
 import type { EvalRow } from '../../src/runs/records.ts';
-import { readResponses, responsesFile, responseSteps, tokensByBenchmark, RESPONSES_DIR } from '../../src/runs/responses.ts';
+import { readResponses, responsesFile, responseSteps, tokensByBenchmark } from '../../src/runs/responses.ts';
+import { jobPath } from '../../src/runs/layout.ts';
 import { ROOT, runCli } from '../exec/fixtures.ts';
 import { jobDirs, realProject, type RealProject } from '../exec/realjob.ts';
 
@@ -86,7 +87,7 @@ describe('eval.keep_responses (real trainer)', function () {
 
   it("'none' keeps nothing; responses change no number of the run", async () => {
     const none = await run('eval.keep_responses=none');
-    assert.ok(!fs.existsSync(path.join(none, RESPONSES_DIR)));
+    assert.ok(!fs.existsSync(jobPath(none, 'responses')));
     // the job of the first test: the same config but for keep_responses
     const cfg = (d: string): { eval: Record<string, unknown> } => JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
     const same = (d: string): string => JSON.stringify({ ...cfg(d), eval: { ...cfg(d).eval, keep_responses: null } });

@@ -192,6 +192,9 @@ describe('runs/store', () => {
       fs.writeFileSync(path.join(dir, 'metrics.jsonl'), `{"step":1,"tag":"${tag}"}\n`);
       fs.mkdirSync(path.join(dir, 'checkpoints', 'last'), { recursive: true });
       fs.writeFileSync(path.join(dir, 'checkpoints', 'last', 'state.json'), tag);
+      fs.writeFileSync(path.join(dir, 'subset.json'), `{"tag":"${tag}"}`);
+      fs.mkdirSync(path.join(dir, 'eval-responses'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'eval-responses', '0.jsonl.gz'), tag);
       fs.writeFileSync(path.join(dir, 'log.txt'), 'log\n');
       writeManifest(dir, { ...readManifest(dir)!, status: 'done', attempts: 2, code: CODE_A });
     };
@@ -201,6 +204,11 @@ describe('runs/store', () => {
     assert.equal(fs.readFileSync(path.join(dir, 'previous', '1', 'checkpoints', 'last', 'state.json'), 'utf8'), 'one');
     assert.equal(readManifest(path.join(dir, 'previous', '1'))!.attempts, 2);
     assert.ok(!fs.existsSync(path.join(dir, 'metrics.jsonl')) && !fs.existsSync(path.join(dir, 'checkpoints')));
+    // every result of the run goes with it: the subset it trained on and its kept responses too
+    assert.equal(fs.readFileSync(path.join(dir, 'previous', '1', 'subset.json'), 'utf8'), '{"tag":"one"}');
+    assert.equal(fs.readFileSync(path.join(dir, 'previous', '1', 'eval-responses', '0.jsonl.gz'), 'utf8'), 'one');
+    assert.ok(!fs.existsSync(path.join(dir, 'subset.json')) && !fs.existsSync(path.join(dir, 'eval-responses')));
+    assert.ok(fs.existsSync(path.join(dir, 'config.json')), 'config.json (the job) stays');
     assert.ok(fs.existsSync(path.join(dir, 'log.txt')), 'log.txt stays');
     const m = readManifest(dir)!;
     assert.deepEqual([m.status, m.attempts, m.previous_runs], ['pending', 0, 1]);

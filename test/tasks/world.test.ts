@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/util/rng.ts';
 import { contentHash } from '../../src/util/canonical.ts';
-import { familyByName, type Family } from '../../src/tasks/families.ts';
+import { familyByName } from '../../src/tasks/families.ts';
+import type { Family } from '../../src/tasks/family.ts';
 import { type Problem, type TaskWorld, getTaskWorld } from '../../src/tasks/index.ts';
 import { buildTaskWorld, drawUnique, trainCounts } from '../../src/tasks/world.ts';
 
