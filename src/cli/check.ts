@@ -1,6 +1,6 @@
 // rlgrid check GRID: judge the grid's claims over its finished jobs.
 import type { Command } from 'commander';
-import { EXIT_FAILED } from '../util/errors.ts';
+import { EXIT_FAILED } from '../util/exit-codes.ts';
 import { action, runsDir, useColor } from './common.ts';
 import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from './overrides.ts';
 

@@ -2,7 +2,8 @@
 // colour (NO_COLOR), and where run directories live.
 import path from 'node:path';
 import type { Command } from 'commander';
-import { UserError, FailedError, EXIT_BAD_INPUT, EXIT_FAILED, resourceFault } from '../util/errors.ts';
+import { UserError, FailedError, resourceFault } from '../util/errors.ts';
+import { EXIT_BAD_INPUT, EXIT_FAILED } from '../util/exit-codes.ts';
 
 export const useColor = (): boolean =>
   !('NO_COLOR' in process.env) && process.stdout.isTTY === true && process.env.TERM !== 'dumb';

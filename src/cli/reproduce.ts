@@ -15,11 +15,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { CompareResult } from '../report/compare.ts';
 import type { EvalRow, JobRecord, MetricRow } from '../report/types.ts';
-import { EXIT_FAILED, EXIT_OK, UserError } from '../util/errors.ts';
+import { UserError } from '../util/errors.ts';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK } from '../util/exit-codes.ts';
 import { action, projectRoot, runsDir } from './common.ts';
 
 export const DEFAULT_TOLERANCE = 1e-6;
-const EXIT_INTERRUPTED = 130;
 
 interface ReproduceOpts {
   steps?: string;

@@ -5,15 +5,12 @@ import type { Plan, PlannedJob } from '../grid/types.ts';
 import type { JobRunResult, RunEvent, RunSummary } from '../exec/local.ts';
 import type { CodeVersion } from '../runs/manifest.ts';
 import type { Store } from '../runs/store.ts';
-import { UserError, EXIT_FAILED, EXIT_OK } from '../util/errors.ts';
+import { UserError } from '../util/errors.ts';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED } from '../util/exit-codes.ts';
 import type { RunCliValues } from '../exec/slurm.ts';
 import { action, maxJobsOption, projectRoot, runsDir, useColor } from './common.ts';
 import { addOverrideOptions, planWithOverrides, type OverrideOpts } from './overrides.ts';
 import { fmtSeconds, makeTable } from './status.ts';
-
-export const EXIT_INTERRUPTED = 130;
-/** stopped by SIGTERM (128 + 15, as a shell reports it) */
-export const EXIT_TERMINATED = 143;
 
 interface RunOpts extends RunCliValues, OverrideOpts {
   jobs: string;

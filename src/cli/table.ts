@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { TableFormat } from '../report/format.ts';
 import type { Agg, Layout } from '../report/table.ts';
-import { EXIT_FAILED, UserError } from '../util/errors.ts';
+import { UserError } from '../util/errors.ts';
+import { EXIT_FAILED } from '../util/exit-codes.ts';
 import { action, addFitOptions, runsDir, useColor, type FitCliOpts } from './common.ts';
 import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from './overrides.ts';
 

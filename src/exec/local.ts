@@ -15,7 +15,7 @@ import { inspectLock, tryLock, type LockInfo } from '../runs/lock.ts';
 import { isStale, readManifest, writeManifest, type CodeVersion, type JobStatus } from '../runs/manifest.ts';
 import { jobDir, jobLockFile, jobStatus, type Store } from '../runs/store.ts';
 import { CODE_ENV } from './code.ts';
-import { EXEC_DONE, EXEC_LOCKED } from './worker.ts';
+import { EXIT_LOCKED, EXIT_OK } from '../util/exit-codes.ts';
 
 export const BIN = fileURLToPath(new URL('../../bin/rlgrid.js', import.meta.url));
 
@@ -245,11 +245,11 @@ export class LocalExecutor {
           this.onEvent({ type: 'exited', job });
         }
         // Decide fail-fast here, before the queue hands this slot to the next job.
-        if (o.code !== EXEC_LOCKED && o.status === 'failed' && retriesLeft === 0 && this.opts.failFast) this.stop('fail-fast');
+        if (o.code !== EXIT_LOCKED && o.status === 'failed' && retriesLeft === 0 && this.opts.failFast) this.stop('fail-fast');
         return o;
       });
       if (!out) continue;
-      if (out.code === EXEC_LOCKED) {
+      if (out.code === EXIT_LOCKED) {
         await sleep(this.opts.pollMs ?? 200); // lost the race for the lock (or it is being broken): wait for the holder
         continue;
       }
@@ -305,8 +305,8 @@ export class LocalExecutor {
       child.once('exit', (c, s) => resolve([c, s]));
     });
     this.running.delete(entry);
-    if (code === EXEC_LOCKED) return { code };
-    if (code === EXEC_DONE) return { code, noop: readManifest(dir)?.runner?.pid !== child.pid };
+    if (code === EXIT_LOCKED) return { code };
+    if (code === EXIT_OK) return { code, noop: readManifest(dir)?.runner?.pid !== child.pid };
     // Did the worker record how it ended? If the manifest still names it as the runner, it did not.
     const m = readManifest(dir);
     const pid = child.pid;

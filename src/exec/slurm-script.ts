@@ -13,6 +13,7 @@
 // and counts against strict patterns; paths and sbatch arguments must not
 // contain control characters (a newline would end an #SBATCH line).
 import { UserError, type Diagnostic } from '../util/errors.ts';
+import { EXIT_LOCKED } from '../util/exit-codes.ts';
 
 export interface SlurmOptions {
   partition?: string;
@@ -250,7 +251,7 @@ export function sbatchScript(inp: ScriptInput): string {
     // one itself); a second SIGTERM kills it at once. The shell starts nothing more.
     `trap 'if [ -n "$stopped" ]; then echo "rlgrid: SIGTERM again at $(date -Iseconds): killing the job now"; [ -z "$child" ] || kill -KILL "$child" 2>/dev/null; else stopped=1; echo "rlgrid: SIGTERM at $(date -Iseconds) (time limit ahead, scancel or shutdown): the job stops at its next step boundary"; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null; fi' TERM`,
     `echo "${TASK_START} $task = Slurm job \${SLURM_ARRAY_JOB_ID:-?}_$task (job id \${SLURM_JOB_ID:-?}) on $(hostname): job $job, start $(date -Iseconds)"`,
-    'rc=75',
+    `rc=${EXIT_LOCKED}`,
     `for try in $(seq ${LOCKED_RETRIES}); do`,
     '  [ -z "$stopped" ] || break',
     // in the background: bash runs a trap only between commands, and `wait` is one it interrupts
@@ -263,11 +264,11 @@ export function sbatchScript(inp: ScriptInput): string {
     '  while kill -0 "$child" 2>/dev/null; do wait "$child"; rc=$?; done',
     '  wait "$child"; r=$?; [ "$r" = 127 ] || rc=$r',
     '  child=',
-    '  [ "$rc" = 75 ] || break',
-    '  echo "rlgrid: job $job is being run by another process (exit 75); trying again in 5 s"',
+    `  [ "$rc" = ${EXIT_LOCKED} ] || break`,
+    `  echo "rlgrid: job $job is being run by another process (exit ${EXIT_LOCKED}); trying again in 5 s"`,
     '  sleep 5',
     'done',
-    'if [ "$rc" = 75 ]; then echo "rlgrid: job $job is still run by another process: not run by this task"; rc=0; fi',
+    `if [ "$rc" = ${EXIT_LOCKED} ]; then echo "rlgrid: job $job is still run by another process: not run by this task"; rc=0; fi`,
     `echo "${TASK_END} $rc at $(date -Iseconds)"`,
     'exit "$rc"',
     '',

@@ -25,14 +25,8 @@ import {
 } from '../runs/manifest.ts';
 import { resourceFault, UserError } from '../util/errors.ts';
 import { shortId } from '../util/canonical.ts';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK } from '../util/exit-codes.ts';
 import { codeVersion } from './code.ts';
-
-/** Exit codes of `rlgrid exec` (besides 2 = bad input). */
-export const EXEC_DONE = 0;
-export const EXEC_FAILED = 1;
-/** another process holds the job's lock (EX_TEMPFAIL) */
-export const EXEC_LOCKED = 75;
-export const EXEC_INTERRUPTED = 130;
 
 export interface ExecOptions {
   /** started by `rlgrid run`: stdout/stderr already go to log.txt; stop if that parent dies */
@@ -68,7 +62,7 @@ const now = (): string => new Date().toISOString();
 
 /**
  * Run the job in `runDir` to an end and record how it ended. Returns the exit
- * code (EXEC_*). Throws UserError for an unreadable run directory.
+ * code (EXIT_OK, EXIT_FAILED, EXIT_LOCKED, EXIT_INTERRUPTED of src/util/exit-codes.ts). Throws UserError for an unreadable run directory.
  */
 export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<number> {
   const dir = path.resolve(runDir);
@@ -98,7 +92,7 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
       // While the parent lives it decides, and kills outright on a second press.
       if (opts.fromRun && process.ppid === startPpid) return;
       log(`== second ${sig}: exiting now`);
-      process.exit(EXEC_INTERRUPTED);
+      process.exit(EXIT_INTERRUPTED);
     }
     stopSignal = sig;
     log(`== ${sig}: stopping at the next step boundary`);
@@ -117,7 +111,7 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     unhookSignals();
     const h = lock.holder;
     say(`job ${path.basename(dir)} is being run by ${h ? `pid ${h.pid} on ${h.host} (since ${h.acquired_at})` : 'another process'}`);
-    return EXEC_LOCKED;
+    return EXIT_LOCKED;
   }
   const handle = lock.handle;
   // Another host took the lock over (this process looked dead to it: no
@@ -129,7 +123,7 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     lost = true;
     const now = readLockInfo(handle.file);
     log(`!! the job lock was taken over${now ? ` by pid ${now.pid} on ${now.host}` : ''}: stopping now, writing nothing more`);
-    process.exit(EXEC_LOCKED);
+    process.exit(EXIT_LOCKED);
   };
   const releaseLock = (): void => {
     setWriteGuard(null);
@@ -163,7 +157,7 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
         unhookSignals();
         releaseLock();
         say(`job ${m.id} is already done`);
-        return EXEC_DONE;
+        return EXIT_OK;
       }
       const n = moveResultsAside(dir);
       m = readManifest(dir) ?? m;
@@ -257,17 +251,17 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     const outcome = await runner(ctx);
     if (outcome === 'done') {
       finish('done', null);
-      exitCode = EXEC_DONE;
+      exitCode = EXIT_OK;
     } else {
       finish('interrupted', `stopped by ${stopSignal ?? 'the job'}`);
-      exitCode = EXEC_INTERRUPTED;
+      exitCode = EXIT_INTERRUPTED;
     }
   } catch (e) {
     // a full or read-only disk: the reason names the path; the stack goes to log.txt only
     const reason = resourceFault(e) ?? (e instanceof Error ? e.message : String(e));
     log(`!! job failed: ${e instanceof Error && !(e instanceof UserError) ? (e.stack ?? reason) : reason}`);
     finish('failed', reason);
-    exitCode = EXEC_FAILED;
+    exitCode = EXIT_FAILED;
   } finally {
     if (watch) clearInterval(watch);
     process.off('uncaughtExceptionMonitor', onUncaught);

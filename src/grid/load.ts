@@ -6,13 +6,13 @@ import { realpathSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { UserError, type Diagnostic } from '../util/errors.ts';
 import { contentHash } from '../util/canonical.ts';
-import { isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
+import { cloneJson, isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
 import type { Claim, Grid, Labels, Selector, TableSpec } from './types.ts';
 import { displayPath, labelProblem, nameProblem, suggestion, type Seg } from './paths.ts';
 import { RESERVED_GRID_NAMES } from './names.ts';
 import { getValidators, UNSET } from './schema.ts';
 import { schemaProblems } from './messages.ts';
-import { applyPatch, cloneJson, mergeSources, normalizePatch } from './patch.ts';
+import { applyPatch, mergeSources, normalizePatch } from './patch.ts';
 import { labelMatches, valueLabel } from './select.ts';
 import { diagAt, readYaml, sortDiagnostics, type YamlFile } from './yamlfile.ts';
 
