@@ -25,11 +25,11 @@ export function register(program: Command): void {
       action(async (grid: string, opts: CancelOpts) => {
         const wait = Number(opts.wait);
         if (!Number.isFinite(wait) || wait < 0) throw new UserError(`--wait ${opts.wait}: expected seconds >= 0`);
-        const { cancelGrid } = await import('../exec/slurm.ts');
+        const launcher = await (await import('./launchers.ts')).queueLauncher();
         const { gridPlan, openStore } = await import('../runs/store.ts');
         const store = openStore(runsDir(opts.runsDir));
         const plan = gridPlan(store, await gridNameFromArg(grid));
-        const r = await cancelGrid(store, plan.grid.name, { waitMs: wait * 1000 });
+        const r = await launcher.cancel(store, plan.grid.name, { waitMs: wait * 1000 });
         if (opts.json) {
           const { gridRef, printData } = await import('./json.ts');
           printData('cancel', { grid: gridRef(plan), runs_dir: store.root, ...r });

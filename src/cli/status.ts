@@ -70,17 +70,18 @@ export async function readProgress(records: readonly JobRecord[], tracker?: Prog
 }
 
 /**
- * `slurm`: the Slurm column's text per job id (src/exec/slurm.ts slurmText), for grids submitted to Slurm.
+ * `queued`: the column of the launcher that queued jobs elsewhere (Slurm), its
+ * text per job id (src/exec/launcher.ts viewText), for grids submitted there.
  * `progress`: the latest entropy and reward of every job, and for running ones their rate and ETA.
  */
-export async function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<string, string>, fit: FitCliOpts = {}, progress?: ProgressMap): Promise<string> {
-  const withSlurm = slurm !== undefined && slurm.size > 0; // a column only for grids submitted to Slurm
+export async function statusTable(plan: Plan, records: JobRecord[], queued?: { name: string; text: Map<string, string> }, fit: FitCliOpts = {}, progress?: ProgressMap): Promise<string> {
+  const withQueue = queued !== undefined && queued.text.size > 0; // a column only for grids submitted to a scheduler
   const live = progress ? ['steps/s', 'eta', 'entropy', 'reward'] : [];
-  const head = ['job', ...plan.axes, 'status', 'step', 'stale', ...live, 'attempts', 'backend', ...(withSlurm ? ['slurm'] : []), 'reason'];
+  const head = ['job', ...plan.axes, 'status', 'step', 'stale', ...live, 'attempts', 'backend', ...(withQueue ? [queued.name] : []), 'reason'];
   const at = (h: string): number => head.indexOf(h);
   const keep = [0, ...plan.axes.map((_, i) => i + 1), at('status')];
   // hidden last: the live columns; first: attempts, stale, backend
-  const priority = [...keep, at('step'), ...live.map(at), at('reason'), ...(withSlurm ? [at('slurm')] : []), at('backend'), at('stale'), at('attempts')];
+  const priority = [...keep, at('step'), ...live.map(at), at('reason'), ...(withQueue ? [at(queued.name)] : []), at('backend'), at('stale'), at('attempts')];
   const t = await makeTable(head, fit, keep, priority);
   const { fmtNum } = await import('../runs/progress.ts');
   for (const r of records) {
@@ -95,7 +96,7 @@ export async function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<
       ...(progress ? [running && p ? fmtNum(p.rate) : '', running && p?.eta != null ? fmtSeconds(p.eta) : '', p?.step ? fmtNum(p.entropy) : '', p?.step ? fmtNum(p.reward) : ''] : []),
       String(r.attempts),
       backendOf(r) ?? '',
-      ...(withSlurm ? [slurm.get(r.id) ?? ''] : []),
+      ...(withQueue ? [queued.text.get(r.id) ?? ''] : []),
       r.reason ?? '',
     ]);
   }
@@ -113,15 +114,15 @@ interface StatusOpts extends FitCliOpts {
 async function statusView(grid: string, opts: StatusOpts, tracker?: ProgressTracker): Promise<{ text: string; live: boolean }> {
   const { countByStatus, gridPlan, loadJobRecords, openStore } = await import('../runs/store.ts');
   const { codeVersion } = await import('../exec/code.ts');
-  const { mergeSlurm, slurmText } = await import('../exec/slurm.ts');
+  const launcher = await (await import('./launchers.ts')).queueLauncher();
   const store = openStore(runsDir(opts.runsDir));
   const plan = gridPlan(store, await gridNameFromArg(grid));
-  const { records, views: slurm, notes: slurmNotes } = mergeSlurm(store, loadJobRecords(store, plan, { code: codeVersion() }));
+  const { records, views, notes } = launcher.status(store, loadJobRecords(store, plan, { code: codeVersion() }));
   const counts = countByStatus(records);
   const progress = await readProgress(records, tracker);
-  const slurmColumn = slurm.size ? new Map(records.map((r) => [r.id, slurmText(slurm.get(r.id))])) : undefined;
-  let text = (await statusTable(plan, records, slurmColumn, opts, progress)) + '\n';
-  for (const n of slurmNotes) text += `note: ${n}\n`;
+  const column = views.size ? { name: launcher.kind, text: new Map(records.map((r) => [r.id, launcher.viewText(views.get(r.id))])) } : undefined;
+  let text = (await statusTable(plan, records, column, opts, progress)) + '\n';
+  for (const n of notes) text += `note: ${n}\n`;
   const parts = Object.entries(counts)
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${n} ${s}`);
@@ -196,11 +197,11 @@ export function register(program: Command): void {
         }
         const { countByStatus, gridPlan, loadJobRecords, openStore } = await import('../runs/store.ts');
         const { codeVersion } = await import('../exec/code.ts');
-        const { mergeSlurm } = await import('../exec/slurm.ts');
+        const launcher = await (await import('./launchers.ts')).queueLauncher();
         const store = openStore(runsDir(opts.runsDir));
         const plan = gridPlan(store, await gridNameFromArg(grid));
-        // Slurm's view (queue state, time limit, cancellation) merged in for jobs submitted with --executor slurm
-        const { records, views: slurm, notes: slurmNotes } = mergeSlurm(store, loadJobRecords(store, plan, { code: codeVersion() }));
+        // the scheduler's view (queue state, time limit, cancellation) merged in for jobs submitted with --executor slurm
+        const { records, views, notes } = launcher.status(store, loadJobRecords(store, plan, { code: codeVersion() }));
         const counts = countByStatus(records);
         const progress = await readProgress(records);
         const { gridRef, jobRef, printData } = await import('./json.ts');
@@ -209,7 +210,7 @@ export function register(program: Command): void {
           runs_dir: store.root,
           counts,
           stale: records.filter((r) => r.stale === true).length,
-          ...(slurm.size ? { slurm_notes: slurmNotes } : {}),
+          ...(views.size ? { [`${launcher.kind}_notes`]: notes } : {}),
           jobs: records.map((r) => {
             const p = progress.get(r.id);
             return {
@@ -225,7 +226,7 @@ export function register(program: Command): void {
               steps_per_s: r.status === 'running' ? (p?.rate ?? null) : null,
               entropy: p?.step ? p.entropy : null,
               reward: p?.step ? p.reward : null,
-              ...(slurm.size ? { slurm: slurm.get(r.id) ?? null } : {}),
+              ...(views.size ? { [launcher.kind]: views.get(r.id) ?? null } : {}),
             };
           }),
         });

@@ -8,12 +8,13 @@
 //     quotes, \ and " escaped with a backslash (sbatchQuote); a file name
 //     pattern also has % doubled (%% is a literal %);
 //   - command lines (sbatch, scontrol, scancel, squeue): argv arrays, never a
-//     shell string (src/exec/slurm.ts).
+//     shell string (scheduler.ts).
 // On top of the quoting, values are validated: partition, time, memory, GPUs
 // and counts against strict patterns; paths and sbatch arguments must not
 // contain control characters (a newline would end an #SBATCH line).
-import { UserError, type Diagnostic } from '../util/errors.ts';
-import { EXIT_LOCKED } from '../util/exit-codes.ts';
+import { UserError } from '../../util/errors.ts';
+import { EXIT_LOCKED } from '../../util/exit-codes.ts';
+import { workerWords } from '../worker-command.ts';
 
 export interface SlurmOptions {
   partition?: string;
@@ -30,71 +31,18 @@ export interface SlurmOptions {
   sbatchArgs: string[];
 }
 
-/** The raw strings of `rlgrid run`'s Slurm options (commander gives strings). */
-export interface SlurmCliValues {
-  partition?: string;
-  time?: string;
-  cpusPerTask?: string;
-  gpus?: string;
-  mem?: string;
-  arrayParallelism?: string;
-  sbatchArg?: string[];
-}
-
 export const PARTITION_RE = /^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$/;
 export const TIME_RE = /^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d{1,2}|\d+-\d{1,2}:\d{1,2}|\d+-\d{1,2}:\d{1,2}:\d{1,2}|UNLIMITED|INFINITE)$/;
 export const MEM_RE = /^\d+[KMGT]?$/;
 export const GPUS_RE = /^([A-Za-z0-9_.-]+:)?\d+$/;
-const COUNT_RE = /^[1-9]\d{0,6}$/;
+/** a count of CPUs or array tasks */
+export const COUNT_RE = /^[1-9]\d{0,6}$/;
 // eslint-disable-next-line no-control-regex
-const CONTROL_RE = /[\x00-\x1f\x7f]/;
+/** control characters: a newline would end an #SBATCH line */
+export const CONTROL_RE = /[\x00-\x1f\x7f]/;
 
 /** sbatch options rlgrid writes itself (a second one would change what a task runs or where its output goes). */
 export const RESERVED_SBATCH_OPTIONS = ['--array', '-a', '--output', '-o', '--error', '-e', '--wrap', '--chdir', '-D', '--open-mode', '--parsable', '--hold', '-H'];
-
-/** Validate the Slurm options of `rlgrid run`; one UserError listing every bad value. */
-export function parseSlurmOptions(v: SlurmCliValues): SlurmOptions {
-  const diags: Diagnostic[] = [];
-  const bad = (opt: string, value: string, expected: string): void => {
-    diags.push({ path: opt, message: `${opt} ${JSON.stringify(value)}: expected ${expected}` });
-  };
-  const out: SlurmOptions = { sbatchArgs: [] };
-  if (v.partition !== undefined) {
-    if (PARTITION_RE.test(v.partition)) out.partition = v.partition;
-    else bad('--partition', v.partition, 'a partition name (letters, digits, _ . -), or a comma-separated list');
-  }
-  if (v.time !== undefined) {
-    if (TIME_RE.test(v.time)) out.time = v.time;
-    else bad('--time', v.time, 'a Slurm time limit: MINUTES, MIN:SEC, H:MIN:SEC, DAYS-H, DAYS-H:MIN, DAYS-H:MIN:SEC or UNLIMITED');
-  }
-  if (v.cpusPerTask !== undefined) {
-    if (COUNT_RE.test(v.cpusPerTask)) out.cpusPerTask = Number(v.cpusPerTask);
-    else bad('--cpus-per-task', v.cpusPerTask, 'an integer >= 1');
-  }
-  if (v.gpus !== undefined) {
-    if (GPUS_RE.test(v.gpus)) out.gpus = v.gpus;
-    else bad('--gpus', v.gpus, 'a GPU count, or TYPE:COUNT');
-  }
-  if (v.mem !== undefined) {
-    if (MEM_RE.test(v.mem)) out.mem = v.mem;
-    else bad('--mem', v.mem, 'a memory size: an integer with an optional K, M, G or T suffix (default MB)');
-  }
-  if (v.arrayParallelism !== undefined) {
-    if (COUNT_RE.test(v.arrayParallelism)) out.arrayParallelism = Number(v.arrayParallelism);
-    else bad('--array-parallelism', v.arrayParallelism, 'an integer >= 1');
-  }
-  for (const a of v.sbatchArg ?? []) {
-    const name = a.split('=')[0];
-    if (!a.startsWith('-') || a === '-' || a === '--') bad('--sbatch-arg', a, 'one sbatch option token starting with - (--name=value, --flag or -Xvalue)');
-    else if (CONTROL_RE.test(a)) bad('--sbatch-arg', a, 'no control characters (newlines, tabs)');
-    // sbatch (getopt_long) takes any unique prefix of a long option: --outp is --output
-    else if (RESERVED_SBATCH_OPTIONS.includes(name) || (/^-[aoeDH]/.test(a) && !a.startsWith('--')) || (name.length > 2 && name.startsWith('--') && RESERVED_SBATCH_OPTIONS.some((r) => r.startsWith('--') && r.startsWith(name))))
-      bad('--sbatch-arg', a, `an option other than ${RESERVED_SBATCH_OPTIONS.join(' ')} (rlgrid sets those)`);
-    else out.sbatchArgs.push(a);
-  }
-  if (diags.length) throw new UserError(diags);
-  return out;
-}
 
 /** A path that can go into the script and an #SBATCH line: absolute, no control characters. */
 export function checkScriptPath(what: string, p: string, opts: { sbatchPattern?: boolean } = {}): void {
@@ -190,7 +138,7 @@ export function timeLimitSeconds(t: string): number | null {
 /** How many times a task tries again when the job's lock is held (a cancelled task of an earlier submission still ending), 5 s apart. */
 export const LOCKED_RETRIES = 12;
 
-/** Lines a task writes to its Slurm log (status reads them back: src/exec/slurm.ts parseTaskLog). */
+/** Lines a task writes to its Slurm log (status reads them back: monitor.ts parseTaskLog). */
 export const TASK_START = 'rlgrid: array task';
 export const TASK_END = 'rlgrid: task end: rlgrid exec exit code';
 
@@ -222,8 +170,7 @@ export function sbatchScript(inp: ScriptInput): string {
   for (const a of o.sbatchArgs) directives.push(sbatchDirective(a));
 
   const runs = inp.runsRoot.replace(/\/+$/, '');
-  const exec = [shQuote(inp.node), shQuote(inp.bin), 'exec', '"$dir"', '--from-run', '--grid', shQuote(grid.name), '--grid-hash', shQuote(grid.hash)];
-  if (inp.rerunStale) exec.push('--rerun-stale');
+  const exec = [shQuote(inp.node), ...workerWords({ bin: inp.bin, dir: '"$dir"', grid, rerunStale: inp.rerunStale }, shQuote)];
   const lines = [
     '#!/bin/bash',
     `# rlgrid: grid ${grid.name}, submission ${inp.submission}: ${n} job${n === 1 ? '' : 's'} as one Slurm job array.`,
