@@ -27,6 +27,7 @@ export function register(program: Command): void {
       action(async (runDir: string, opts: ExecOpts) => {
         if (process.env.RLGRID_VALIDATE_MANIFEST === '1') (await import('../runs/schema.ts')).enableManifestValidation();
         const { execJob } = await import('../exec/worker.ts');
+        const { chooseJobRunner } = await import('./job-runner.ts');
         let dir = runDir;
         if (!fs.existsSync(dir) && /^[0-9a-f]{6,64}$/.test(runDir)) {
           const { jobDir, openStore } = await import('../runs/store.ts');
@@ -37,6 +38,7 @@ export function register(program: Command): void {
           rerunStale: opts.rerunStale,
           grid: opts.grid && opts.gridHash ? { name: opts.grid, hash: opts.gridHash } : undefined,
           projectRoot: projectRoot(),
+          loadRunner: () => chooseJobRunner(),
         });
         // The job is recorded: do not let a handle the runner left open (a thread pool, a timer) keep the worker alive.
         setTimeout(() => process.exit(code), 200).unref();

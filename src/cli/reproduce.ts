@@ -135,12 +135,12 @@ function shown(dir: string): string {
 /** Run the job of `record` again in `dir` (a fresh scratch store); returns the exec exit code. */
 async function runAgain(record: JobRecord, scratch: string, n: number, log: (line: string) => void): Promise<{ code: number; dir: string }> {
   const { ensureJobDir, lastStep, openStore } = await import('../runs/store.ts');
-  const { execJob, loadRunner } = await import('../exec/worker.ts');
+  const { execJob } = await import('../exec/worker.ts');
   const { shortId } = await import('../util/canonical.ts');
   const config = record.config!;
   const id = /^[0-9a-f]{6,64}$/.test(record.id) ? record.id : shortId(config);
   const dir = ensureJobDir(openStore(scratch), { id, config });
-  const base = await loadRunner();
+  const base = await (await import('./job-runner.ts')).chooseJobRunner();
   const steps = config.train.steps;
   const code = await execJob(dir, {
     projectRoot: projectRoot(),
@@ -149,7 +149,7 @@ async function runAgain(record: JobRecord, scratch: string, n: number, log: (lin
     cacheDir: path.join(scratch, '.cache'),
     out: log,
     // --steps N: the config stays as it was; the job is stopped at the boundary after step N
-    runner: n >= steps ? base : (ctx) => base({ ...ctx, shouldStop: () => ctx.shouldStop() || lastStep(ctx.runDir) >= n }),
+    loadRunner: async () => (n >= steps ? base : (ctx) => base({ ...ctx, shouldStop: () => ctx.shouldStop() || lastStep(ctx.runDir) >= n })),
   });
   return { code, dir };
 }

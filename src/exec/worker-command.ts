@@ -8,6 +8,13 @@ import { fileURLToPath } from 'node:url';
 /** bin/rlgrid.js of this checkout: what the workers run. */
 export const BIN = fileURLToPath(new URL('../../bin/rlgrid.js', import.meta.url));
 
+/**
+ * The environment variable that picks a worker's job runner (src/cli/job-runner.ts):
+ * unset or "grpo" the trainer, "test" rlgrid's test-only runner. The Slurm
+ * script exports it to its tasks as the submitting process had it.
+ */
+export const JOB_RUNNER_ENV = 'RLGRID_JOB_RUNNER';
+
 export interface WorkerCommand {
   /** the job's directory, as a word of the command line (the Slurm script's "$dir") */
   dir: string;

@@ -10,7 +10,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { JobContext, JobRunner } from '../runs/context.ts';
 import { jobLockFile, moveResultsAside, readJobConfig, recoverMoveAside } from '../runs/store.ts';
 import { readLockInfo, tryLock } from '../runs/lock.ts';
@@ -37,8 +36,12 @@ export interface ExecOptions {
   grid?: { name: string; hash: string };
   projectRoot?: string;
   cacheDir?: string;
-  /** the runner to call; default: loadRunner() */
-  runner?: JobRunner;
+  /**
+   * The runner to call, chosen by the CLI (src/cli/job-runner.ts). Loaded
+   * once the job is taken (lock held, manifest running): loading the trainer
+   * takes a while, and a failure to load it is the job's failure.
+   */
+  loadRunner: () => Promise<JobRunner>;
   /** where status lines go when not fromRun (default stderr) */
   out?: (line: string) => void;
 }
@@ -46,25 +49,13 @@ export interface ExecOptions {
 /** Where jobs share cached work (embeddings, K-means, base-model evaluations); default <project>/.cache. */
 export const CACHE_DIR_ENV = 'RLGRID_CACHE_DIR';
 
-/** RLGRID_JOB_RUNNER=test selects the test-only runner; otherwise the GRPO trainer. */
-export async function loadRunner(): Promise<JobRunner> {
-  const which = process.env.RLGRID_JOB_RUNNER ?? 'grpo';
-  if (which === 'test') return (await import('./testjob.ts')).runJob;
-  if (which !== 'grpo') throw new UserError(`RLGRID_JOB_RUNNER=${which}: unknown runner (grpo, or test for rlgrid's own tests)`);
-  // Loaded on demand: it pulls in TensorFlow.js. A literal path, so that the
-  // bundled CLI (bin/bundle.js) contains it.
-  const mod = (await import('../grpo/job.ts')) as { runJob?: JobRunner };
-  if (typeof mod.runJob !== 'function') throw new Error('src/grpo/job.ts does not export runJob');
-  return mod.runJob;
-}
-
 const now = (): string => new Date().toISOString();
 
 /**
  * Run the job in `runDir` to an end and record how it ended. Returns the exit
  * code (EXIT_OK, EXIT_FAILED, EXIT_LOCKED, EXIT_INTERRUPTED of src/util/exit-codes.ts). Throws UserError for an unreadable run directory.
  */
-export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<number> {
+export async function execJob(runDir: string, opts: ExecOptions): Promise<number> {
   const dir = path.resolve(runDir);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError([{ file: dir, message: 'no such run directory' }]);
   const config = readJobConfig(dir);
@@ -247,7 +238,7 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
 
   let exitCode: number;
   try {
-    const runner = opts.runner ?? (await loadRunner());
+    const runner = await opts.loadRunner();
     const outcome = await runner(ctx);
     if (outcome === 'done') {
       finish('done', null);

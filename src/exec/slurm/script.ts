@@ -14,7 +14,7 @@
 // contain control characters (a newline would end an #SBATCH line).
 import { UserError } from '../../util/errors.ts';
 import { EXIT_LOCKED } from '../../util/exit-codes.ts';
-import { workerWords } from '../worker-command.ts';
+import { JOB_RUNNER_ENV, workerWords } from '../worker-command.ts';
 
 export interface SlurmOptions {
   partition?: string;
@@ -101,7 +101,7 @@ export interface ScriptInput {
   /** absolute output file pattern of the tasks (containing %a) */
   logPattern: string;
   options: SlurmOptions;
-  /** RLGRID_JOB_RUNNER to export to the tasks (tests: "test"); undefined: not set */
+  /** JOB_RUNNER_ENV (RLGRID_JOB_RUNNER) to export to the tasks (tests: "test"); undefined: not set */
   jobRunner?: string;
   rerunStale: boolean;
 }
@@ -152,7 +152,7 @@ export function sbatchScript(inp: ScriptInput): string {
   checkScriptPath('node', inp.node);
   checkScriptPath('rlgrid', inp.bin);
   checkScriptPath('Slurm output', inp.logPattern, { sbatchPattern: true });
-  if (inp.jobRunner !== undefined && CONTROL_RE.test(inp.jobRunner)) throw new UserError('RLGRID_JOB_RUNNER: control characters');
+  if (inp.jobRunner !== undefined && CONTROL_RE.test(inp.jobRunner)) throw new UserError(`${JOB_RUNNER_ENV}: control characters`);
 
   const n = inp.jobIds.length;
   const directives = [
@@ -189,7 +189,7 @@ export function sbatchScript(inp: ScriptInput): string {
     `dir=${shQuote(runs + '/jobs/')}"$job"`,
     `cd ${shQuote(inp.projectRoot)} || exit 2`,
     `export RLGRID_RUNS_DIR=${shQuote(runs)}`,
-    ...(inp.jobRunner !== undefined ? [`export RLGRID_JOB_RUNNER=${shQuote(inp.jobRunner)}`] : []),
+    ...(inp.jobRunner !== undefined ? [`export ${JOB_RUNNER_ENV}=${shQuote(inp.jobRunner)}`] : []),
     'stopped=',
     'child=',
     // SIGTERM reaches this shell alone (--signal=B:TERM ahead of the time limit) or every process of

@@ -10,7 +10,7 @@ import { inspectLock, tryLock, withLockSync } from '../../runs/lock.ts';
 import { isStale, readManifest, writeManifest, type CodeVersion, type SlurmRef } from '../../runs/manifest.ts';
 import { freezePlan, jobDir, jobLockFile, loadJobRecords, type FreezeResult, type Store } from '../../runs/store.ts';
 import { FailedError } from '../../util/errors.ts';
-import { BIN } from '../worker-command.ts';
+import { BIN, JOB_RUNNER_ENV } from '../worker-command.ts';
 import { nextSubmission, SLURM_DIR, slurmDir, submissionFile, submissionLock, updateSubmission, type Submission, type SubmissionTask } from './records.ts';
 import { cmdProblem, QUEUED_STATES, slurmCmd, squeueTasks } from './scheduler.ts';
 import { arraySpec, checkScriptPath, sbatchPatternLiteral, sbatchScript, type SlurmOptions } from './script.ts';
@@ -109,7 +109,7 @@ export function submitGrid(store: Store, plan: Plan, jobs: PlannedJob[], opts: S
   const sdir = slurmDir(store, grid);
   fs.mkdirSync(sdir, { recursive: true });
   const array = arraySpec(todo.length, opts.slurm.arrayParallelism);
-  const jobRunner = (opts.env ?? process.env).RLGRID_JOB_RUNNER;
+  const jobRunner = (opts.env ?? process.env)[JOB_RUNNER_ENV];
   const { n, script, record, sub } = withLockSync(submissionLock(store, grid), () => {
     const n = nextSubmission(sdir);
     const script = path.join(sdir, `submit-${n}.sbatch`);
