@@ -4,7 +4,7 @@
 // is marked done: `rlgrid run GRID --executor slurm` resubmits what is left.
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
-import { action, runsDir } from './common.ts';
+import { action, runsDir, runsDirOption } from './common.ts';
 import { gridNameFromArg } from './status.ts';
 
 interface CancelOpts {
@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .argument('<grid>', 'grid name (or its grid/plan file)')
     .option('--wait <s>', 'seconds to wait for the cancelled tasks to end (0: do not wait)', '60')
     .option('--json', 'machine-readable output')
-    .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption())
     .action(
       action(async (grid: string, opts: CancelOpts) => {
         const wait = Number(opts.wait);

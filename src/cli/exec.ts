@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { action, projectRoot, runsDir } from './common.ts';
+import { action, projectRoot, runsDir, runsDirOption } from './common.ts';
 
 interface ExecOpts {
   fromRun?: boolean;
@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .description('run or resume one job: a job directory, or a job id under the runs directory')
     .argument('<run-dir>', 'job directory (runs/jobs/<id>, runs/<grid>/<id>) or job id')
     .option('--rerun-stale', 'if the job is done but its code changed, move its results to previous/<n>/ and run it again')
-    .option('--runs-dir <dir>', 'where a job id is looked up (default: $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption('where a job id is looked up'))
     .addOption(new Option('--from-run', 'started by rlgrid run (stdout is log.txt)').hideHelp())
     .addOption(new Option('--grid <name>').hideHelp())
     .addOption(new Option('--grid-hash <hash>').hideHelp())

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { UserError } from '../util/errors.ts';
-import { action, runsDir } from './common.ts';
+import { action, runsDir, runsDirOption } from './common.ts';
 import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from './overrides.ts';
 
 export const EXPORT_FORMATS = ['csv', 'jsonl', 'tensorboard'] as const;
@@ -62,6 +62,6 @@ export function register(program: Command): void {
     .addOption(new Option('-f, --format <format>', 'csv, jsonl or tensorboard').choices([...EXPORT_FORMATS]).default('csv'))
     .option('-o, --out <path>', 'csv/jsonl: a file (default stdout); tensorboard: a directory (default tensorboard/<grid>)')
     .option('--json', 'print what was written as JSON')
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)');
+    .addOption(runsDirOption());
   addOverrideOptions(cmd).action(action((grid: string, opts: ExportCliOptions) => exportCommand(grid, opts)));
 }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
-import { action, runsDir } from './common.ts';
+import { action, runsDir, runsDirOption } from './common.ts';
 
 interface LogsOpts {
   follow?: boolean;
@@ -86,6 +86,6 @@ export function register(program: Command): void {
     .option('-f, --follow', 'keep printing what the job logs while it is pending or running')
     .option('-n, --lines <n>', 'only the last n lines of what is there already')
     .option('--interval <s>', 'with -f: seconds between looks at the file', '0.5')
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption())
     .action(action((job: string, opts: LogsOpts) => logsCommand(job, opts)));
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { UserError } from '../util/errors.ts';
-import { action, runsDir } from './common.ts';
+import { action, runsDir, runsDirOption } from './common.ts';
 
 export interface PlotCliOptions {
   /** repeatable -m (or comma-separated); default actor/entropy */
@@ -56,6 +56,6 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', 'directory for <grid>-<metric>.svg/.png', 'figures')
     .option('--scale <x>', 'PNG pixels per SVG unit', '2')
     .option('--all-jobs', 'draw unfinished jobs too (running, failed, interrupted)')
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption())
     .action(action((grid: string, opts: PlotCliOptions) => plotCommand(grid, opts)));
 }

@@ -1,7 +1,7 @@
 // rlgrid report GRID: one self-contained HTML page (table, figures, claims, plan).
 import { Option, type Command } from 'commander';
 import type { Agg } from '../report/table.ts';
-import { action, runsDir } from './common.ts';
+import { action, runsDir, runsDirOption } from './common.ts';
 
 export interface ReportCliOptions {
   out?: string;
@@ -38,6 +38,6 @@ export function register(program: Command): void {
     .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
     .option('-o, --out <file>', 'HTML file to write (default <grid>-report.html)')
     .addOption(new Option('--agg <agg>', 'table aggregation over seeds').choices(['mean', 'iqm']).default('mean'))
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption())
     .action(action((grid: string, opts: ReportCliOptions) => reportCommand(grid, opts)));
 }

@@ -17,7 +17,7 @@ import type { CompareResult } from '../report/compare.ts';
 import type { EvalRow, JobRecord, MetricRow } from '../report/types.ts';
 import { UserError } from '../util/errors.ts';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK } from '../util/exit-codes.ts';
-import { action, projectRoot, runsDir } from './common.ts';
+import { action, projectRoot, runsDir, runsDirOption } from './common.ts';
 
 export const DEFAULT_TOLERANCE = 1e-6;
 
@@ -309,7 +309,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'scratch directory (absent or empty; default a new one under the system temp directory)')
     .option('--keep', 'keep the scratch directory')
     .option('--json', 'print the comparison as JSON')
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption())
     .action(
       action(async (run: string, opts: ReproduceOpts) => {
         try {

@@ -7,7 +7,7 @@ import type { CodeVersion } from '../runs/manifest.ts';
 import type { FreezeResult, Store } from '../runs/store.ts';
 import { UserError } from '../util/errors.ts';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED } from '../util/exit-codes.ts';
-import { action, maxJobsOption, projectRoot, runsDir, useColor } from './common.ts';
+import { action, maxJobsOption, projectRoot, runsDir, useColor, runsDirOption } from './common.ts';
 import { addOverrideOptions, planWithOverrides, type OverrideOpts } from './overrides.ts';
 import type { RunProgress } from './progress.ts';
 import type { RunCliValues } from './slurm.ts';
@@ -165,7 +165,7 @@ export function register(program: Command): void {
     .option('--progress-every <s>', "when stderr is not a terminal: print each running job's step, rate, entropy and reward every s seconds (0: never)", '30')
     .option('--json', 'print the summary (each job, the claims) as JSON on stdout; progress stays on stderr')
     .option('--no-check', "do not judge the grid's claims at the end (by default a gated claim that does not hold exits 1)")
-    .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption())
     .option('--executor <kind>', 'where jobs run: local (worker processes here) or slurm (a Slurm job array; docs/slurm.md)', 'local')
     .option('--partition <p>', 'slurm: partition')
     .option('--time <t>', 'slurm: time limit per job (MIN, H:MIN:SEC, DAYS-H:MIN)')

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { Plan } from '../grid/types.ts';
 import type { JobRecord } from '../runs/store.ts';
 import { UserError } from '../util/errors.ts';
-import { action, addFitOptions, runsDir, useColor, type FitCliOpts } from './common.ts';
+import { action, addFitOptions, runsDir, useColor, type FitCliOpts, runsDirOption } from './common.ts';
 import { planWithOverrides } from './overrides.ts';
 import type { JobProgress, ProgressTracker } from '../runs/progress.ts';
 
@@ -184,7 +184,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .option('-w, --watch', 'redraw every --interval seconds until no job is pending or running (Ctrl-C ends it)')
     .option('--interval <s>', 'with --watch: seconds between views', '2')
-    .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)');
+    .addOption(runsDirOption());
   addFitOptions(cmd).action(
       action(async (grid: string, opts: StatusOpts) => {
         if (opts.watch) {

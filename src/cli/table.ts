@@ -5,7 +5,7 @@ import type { TableFormat } from '../report/format.ts';
 import type { Agg, Layout } from '../report/table.ts';
 import { UserError } from '../util/errors.ts';
 import { EXIT_FAILED } from '../util/exit-codes.ts';
-import { action, addFitOptions, runsDir, useColor, type FitCliOpts } from './common.ts';
+import { action, addFitOptions, runsDir, useColor, type FitCliOpts, runsDirOption } from './common.ts';
 import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from './overrides.ts';
 
 /**
@@ -82,6 +82,6 @@ export function register(program: Command): void {
     .option('--rows <axes>', "row axes (a or a+b), overriding the grid's table.rows")
     .option('--check <file>', 'compare with a golden table (JSON or CSV from this command); exit 1 on a difference')
     .option('--tolerance <x>', 'with --check: numbers may differ by this much (absolute, in the column unit)')
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)');
+    .addOption(runsDirOption());
   addFitOptions(addOverrideOptions(cmd)).action(action((grid: string, opts: TableCliOptions) => tableCommand(grid, opts)));
 }
