@@ -4,6 +4,7 @@
 // is marked done: `rlgrid run GRID --executor slurm` resubmits what is left.
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
+import { GRID_ARG_HELP } from './grid-arg.ts';
 import { action, runsDir, runsDirOption } from './common.ts';
 import { gridNameFromArg } from './status.ts';
 
@@ -17,7 +18,7 @@ export function register(program: Command): void {
   program
     .command('cancel')
     .description("cancel a grid's queued and running Slurm tasks (jobs end interrupted and resume on the next submit)")
-    .argument('<grid>', 'grid name (or its grid/plan file)')
+    .argument('<grid>', GRID_ARG_HELP)
     .option('--wait <s>', 'seconds to wait for the cancelled tasks to end (0: do not wait)', '60')
     .option('--json', 'machine-readable output')
     .addOption(runsDirOption())
@@ -28,7 +29,7 @@ export function register(program: Command): void {
         const launcher = await (await import('./launchers.ts')).queueLauncher();
         const { gridPlan, openStore } = await import('../runs/store.ts');
         const store = openStore(runsDir(opts.runsDir));
-        const plan = gridPlan(store, await gridNameFromArg(grid));
+        const plan = gridPlan(store, await gridNameFromArg(grid, store.root));
         const r = await launcher.cancel(store, plan.grid.name, { waitMs: wait * 1000 });
         if (opts.json) {
           const { gridRef, printData } = await import('./json.ts');

@@ -1,6 +1,7 @@
 // rlgrid check GRID: judge the grid's claims over its finished jobs.
 import type { Command } from 'commander';
 import { EXIT_FAILED } from '../util/exit-codes.ts';
+import { GRID_ARG_HELP } from './grid-arg.ts';
 import { action, runsDir, useColor, runsDirOption } from './common.ts';
 import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from './overrides.ts';
 
@@ -21,7 +22,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('check')
     .description("judge the grid's claims (95% intervals over seeds); exit 1 when a gated claim does not hold")
-    .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
+    .argument('<grid>', GRID_ARG_HELP)
     .option('--json', 'print the verdicts as JSON')
     .addOption(runsDirOption());
   addOverrideOptions(cmd).action(action((grid: string, opts: { json?: boolean; runsDir?: string } & OverrideOpts) => checkCommand(grid, opts)));

@@ -21,8 +21,9 @@ export async function diffCommand(a: string, b: string, opts: DiffCliOptions): P
   const { resolveRunArg } = await import('../report/load.ts');
   const { buildTable } = await import('../report/table.ts');
   const dir = runsDir(opts.runsDir);
-  const ra = resolveRunArg(a, dir);
-  const rb = resolveRunArg(b, dir);
+  const { runArgText } = await import('./grid-arg.ts');
+  const ra = resolveRunArg(runArgText(a, dir), dir);
+  const rb = resolveRunArg(runArgText(b, dir), dir);
   if (ra.kind === 'job' && rb.kind === 'job') {
     const d = filterJobDiff(diffJobs(ra.record, rb.record, { tolerance }), opts.filter ?? []);
     if (opts.json) {

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { UserError } from '../util/errors.ts';
+import { GRID_ARG_HELP } from './grid-arg.ts';
 import { action, runsDir, runsDirOption } from './common.ts';
 import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from './overrides.ts';
 
@@ -58,7 +59,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('export')
     .description("a grid's numbers for other tools: long-format CSV or JSON Lines (job, labels, step, metric, value; for pandas) or TensorBoard event files")
-    .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
+    .argument('<grid>', GRID_ARG_HELP)
     .addOption(new Option('-f, --format <format>', 'csv, jsonl or tensorboard').choices([...EXPORT_FORMATS]).default('csv'))
     .option('-o, --out <path>', 'csv/jsonl: a file (default stdout); tensorboard: a directory (default tensorboard/<grid>)')
     .option('--json', 'print what was written as JSON')

@@ -32,7 +32,8 @@ export async function logsCommand(job: string, opts: LogsOpts): Promise<number> 
   const { resolveRunArg } = await import('../report/load.ts');
   const { jobStatus } = await import('../runs/store.ts');
   const { readManifest } = await import('../runs/manifest.ts');
-  const r = resolveRunArg(job, runsDir(opts.runsDir));
+  const { runArgText } = await import('./grid-arg.ts');
+  const r = resolveRunArg(runArgText(job, runsDir(opts.runsDir)), runsDir(opts.runsDir));
   if (r.kind !== 'job' || !r.record.dir) throw new UserError(`${job}: not a job (give a job id, GRID:axis=label or a job's run directory)`);
   const dir = r.record.dir;
   const file = path.join(dir, 'log.txt');

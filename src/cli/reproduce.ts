@@ -164,7 +164,8 @@ export async function reproduceCommand(run: string, opts: ReproduceOpts): Promis
   }
   const { resolveRunArg, readJob } = await import('../report/load.ts');
   const { compareRuns } = await import('../report/compare.ts');
-  const arg = resolveRunArg(run, runsDir(opts.runsDir));
+  const { runArgText } = await import('./grid-arg.ts');
+  const arg = resolveRunArg(runArgText(run, runsDir(opts.runsDir)), runsDir(opts.runsDir));
   if (arg.kind !== 'job') throw new UserError(`${run} is a grid; reproduce re-runs one job (a run directory, a job id, or ${arg.name}:axis=label)`);
   const orig = arg.record;
   if (!orig.config || !orig.dir) throw new UserError(`${run}: no config.json in ${orig.dir ?? 'its run directory'}`);

@@ -7,6 +7,7 @@ import type { CodeVersion } from '../runs/manifest.ts';
 import type { FreezeResult, Store } from '../runs/store.ts';
 import { UserError } from '../util/errors.ts';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED } from '../util/exit-codes.ts';
+import { GRID_ARG_HELP } from './grid-arg.ts';
 import { action, maxJobsOption, projectRoot, runsDir, useColor, runsDirOption } from './common.ts';
 import { addOverrideOptions, planWithOverrides, type OverrideOpts } from './overrides.ts';
 import type { RunProgress } from './progress.ts';
@@ -155,7 +156,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('run')
     .description('run a grid: plan it, freeze the plan, run every job that is not done (resuming interrupted ones)')
-    .argument('<grid>', 'grid file (or grids/<name>.yaml by name, or a frozen plan.json)')
+    .argument('<grid>', GRID_ARG_HELP)
     .option('-j, --jobs <n>', 'worker processes at a time', '1')
     .option('--fail-fast', 'on the first failed job, start no more and interrupt the running ones')
     .option('--retries <k>', 're-run a failed job up to k more times (it resumes from its checkpoint)', '0')

@@ -6,13 +6,16 @@ import type { Plan } from '../grid/types.ts';
 import type { JobRecord } from '../runs/store.ts';
 import { UserError } from '../util/errors.ts';
 import { action, addFitOptions, runsDir, useColor, type FitCliOpts, runsDirOption } from './common.ts';
+import { GRID_ARG_HELP, resolveGridArg } from './grid-arg.ts';
 import { planWithOverrides } from './overrides.ts';
 import type { JobProgress, ProgressTracker } from '../runs/progress.ts';
 
-/** The grid name `status GRID` means: a name under runs/, or a grid/plan file naming one. */
-export async function gridNameFromArg(arg: string): Promise<string> {
-  if (/\.(ya?ml|json)$/.test(arg) && fs.existsSync(arg)) return (await planWithOverrides(arg, {})).grid.name;
-  return arg;
+/** The stored grid a GRID argument means (grid-arg.ts): its name, or the name its grid or plan file gives. */
+export async function gridNameFromArg(arg: string, runsDirPath: string): Promise<string> {
+  const g = resolveGridArg(arg, runsDirPath);
+  if (g.kind === 'name') return g.name;
+  if (!fs.existsSync(g.file)) throw new UserError([{ file: g.file, message: g.kind === 'plan' ? 'no such plan file' : 'no such grid file' }]);
+  return (await planWithOverrides(g.file, {})).grid.name;
 }
 
 export function labelText(labels: Record<string, string>): string {
@@ -116,7 +119,7 @@ async function statusView(grid: string, opts: StatusOpts, tracker?: ProgressTrac
   const { codeVersion } = await import('../exec/code.ts');
   const launcher = await (await import('./launchers.ts')).queueLauncher();
   const store = openStore(runsDir(opts.runsDir));
-  const plan = gridPlan(store, await gridNameFromArg(grid));
+  const plan = gridPlan(store, await gridNameFromArg(grid, store.root));
   const { records, views, notes } = launcher.status(store, loadJobRecords(store, plan, { code: codeVersion() }));
   const counts = countByStatus(records);
   const progress = await readProgress(records, tracker);
@@ -180,7 +183,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('status')
     .description("show the state of a grid's jobs (from its frozen plan under the runs directory)")
-    .argument('<grid>', 'grid name (or its grid/plan file)')
+    .argument('<grid>', GRID_ARG_HELP)
     .option('--json', 'machine-readable output')
     .option('-w, --watch', 'redraw every --interval seconds until no job is pending or running (Ctrl-C ends it)')
     .option('--interval <s>', 'with --watch: seconds between views', '2')
@@ -199,7 +202,7 @@ export function register(program: Command): void {
         const { codeVersion } = await import('../exec/code.ts');
         const launcher = await (await import('./launchers.ts')).queueLauncher();
         const store = openStore(runsDir(opts.runsDir));
-        const plan = gridPlan(store, await gridNameFromArg(grid));
+        const plan = gridPlan(store, await gridNameFromArg(grid, store.root));
         // the scheduler's view (queue state, time limit, cancellation) merged in for jobs submitted with --executor slurm
         const { records, views, notes } = launcher.status(store, loadJobRecords(store, plan, { code: codeVersion() }));
         const counts = countByStatus(records);

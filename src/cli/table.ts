@@ -5,6 +5,7 @@ import type { TableFormat } from '../report/format.ts';
 import type { Agg, Layout } from '../report/table.ts';
 import { UserError } from '../util/errors.ts';
 import { EXIT_FAILED } from '../util/exit-codes.ts';
+import { GRID_ARG_HELP } from './grid-arg.ts';
 import { action, addFitOptions, runsDir, useColor, type FitCliOpts, runsDirOption } from './common.ts';
 import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from './overrides.ts';
 
@@ -73,7 +74,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('table')
     .description("print a grid's results as a table (rows and columns from the grid's `table:` section)")
-    .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
+    .argument('<grid>', GRID_ARG_HELP)
     .addOption(new Option('-f, --format <format>', 'output format').choices([...FORMAT_CHOICES]).default('term'))
     .option('--json', 'the same as --format json')
     .option('-o, --out <file>', 'write the table to a file instead of stdout')
