@@ -4,7 +4,8 @@
 // is marked done: `rlgrid run GRID --executor slurm` resubmits what is left.
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
-import { action, runsDir } from './common.ts';
+import { GRID_ARG_HELP } from './grid-arg.ts';
+import { action, runsDir, runsDirOption } from './common.ts';
 import { gridNameFromArg } from './status.ts';
 
 interface CancelOpts {
@@ -17,19 +18,19 @@ export function register(program: Command): void {
   program
     .command('cancel')
     .description("cancel a grid's queued and running Slurm tasks (jobs end interrupted and resume on the next submit)")
-    .argument('<grid>', 'grid name (or its grid/plan file)')
+    .argument('<grid>', GRID_ARG_HELP)
     .option('--wait <s>', 'seconds to wait for the cancelled tasks to end (0: do not wait)', '60')
     .option('--json', 'machine-readable output')
-    .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption())
     .action(
       action(async (grid: string, opts: CancelOpts) => {
         const wait = Number(opts.wait);
         if (!Number.isFinite(wait) || wait < 0) throw new UserError(`--wait ${opts.wait}: expected seconds >= 0`);
-        const { cancelGrid } = await import('../exec/slurm.ts');
+        const launcher = await (await import('./launchers.ts')).queueLauncher();
         const { gridPlan, openStore } = await import('../runs/store.ts');
         const store = openStore(runsDir(opts.runsDir));
-        const plan = gridPlan(store, await gridNameFromArg(grid));
-        const r = await cancelGrid(store, plan.grid.name, { waitMs: wait * 1000 });
+        const plan = gridPlan(store, await gridNameFromArg(grid, store.root));
+        const r = await launcher.cancel(store, plan.grid.name, { waitMs: wait * 1000 });
         if (opts.json) {
           const { gridRef, printData } = await import('./json.ts');
           printData('cancel', { grid: gridRef(plan), runs_dir: store.root, ...r });

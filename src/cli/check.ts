@@ -1,7 +1,8 @@
 // rlgrid check GRID: judge the grid's claims over its finished jobs.
 import type { Command } from 'commander';
-import { EXIT_FAILED } from '../util/errors.ts';
-import { action, runsDir, useColor } from './common.ts';
+import { EXIT_FAILED } from '../util/exit-codes.ts';
+import { GRID_ARG_HELP } from './grid-arg.ts';
+import { action, runsDir, useColor, runsDirOption } from './common.ts';
 import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from './overrides.ts';
 
 export async function checkCommand(grid: string, opts: { json?: boolean; runsDir?: string } & OverrideOpts): Promise<number> {
@@ -21,8 +22,8 @@ export function register(program: Command): void {
   const cmd = program
     .command('check')
     .description("judge the grid's claims (95% intervals over seeds); exit 1 when a gated claim does not hold")
-    .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
+    .argument('<grid>', GRID_ARG_HELP)
     .option('--json', 'print the verdicts as JSON')
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)');
+    .addOption(runsDirOption());
   addOverrideOptions(cmd).action(action((grid: string, opts: { json?: boolean; runsDir?: string } & OverrideOpts) => checkCommand(grid, opts)));
 }

@@ -1,8 +1,9 @@
 // What every command shares: exit codes, error printing, --json output,
 // colour (NO_COLOR), and where run directories live.
 import path from 'node:path';
-import type { Command } from 'commander';
-import { UserError, FailedError, EXIT_BAD_INPUT, EXIT_FAILED, resourceFault } from '../util/errors.ts';
+import { Option, type Command } from 'commander';
+import { UserError, FailedError, resourceFault } from '../util/errors.ts';
+import { EXIT_BAD_INPUT, EXIT_FAILED } from '../util/exit-codes.ts';
 
 export const useColor = (): boolean =>
   !('NO_COLOR' in process.env) && process.stdout.isTTY === true && process.env.TERM !== 'dumb';
@@ -31,6 +32,11 @@ export function addFitOptions(cmd: Command): Command {
     .option('--sort <column>', 'sort rows by a column (-column: descending; numbers compare as numbers)')
     .option('--filter <expr>', 'keep rows where COLUMN=GLOB, COLUMN!=GLOB, or COLUMN>N (<, >=, <=) holds (repeatable)', collect)
     .option('--wide', 'do not fit the terminal width: every column, nothing cut');
+}
+
+/** The --runs-dir option of every command that reads or writes runs (runsDir() reads it back). */
+export function runsDirOption(what = 'runs directory'): Option {
+  return new Option('--runs-dir <dir>', `${what} (default: $RLGRID_RUNS_DIR or ./runs)`);
 }
 
 /** --runs-dir, else RLGRID_RUNS_DIR, else ./runs */

@@ -1,7 +1,7 @@
 // rlgrid diff A B: what differs between two jobs, or between two grids' tables.
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
-import { action, runsDir } from './common.ts';
+import { action, runsDir, runsDirOption } from './common.ts';
 
 export interface DiffCliOptions {
   all?: boolean;
@@ -21,8 +21,9 @@ export async function diffCommand(a: string, b: string, opts: DiffCliOptions): P
   const { resolveRunArg } = await import('../report/load.ts');
   const { buildTable } = await import('../report/table.ts');
   const dir = runsDir(opts.runsDir);
-  const ra = resolveRunArg(a, dir);
-  const rb = resolveRunArg(b, dir);
+  const { runArgText } = await import('./grid-arg.ts');
+  const ra = resolveRunArg(runArgText(a, dir), dir);
+  const rb = resolveRunArg(runArgText(b, dir), dir);
   if (ra.kind === 'job' && rb.kind === 'job') {
     const d = filterJobDiff(diffJobs(ra.record, rb.record, { tolerance }), opts.filter ?? []);
     if (opts.json) {
@@ -53,6 +54,6 @@ export function register(program: Command): void {
     .option('--limit <n>', 'two jobs: at most n lines per section, headline keys (entropy, scores) first (without --all or --filter)', '12')
     .option('--json', 'print the comparison as JSON')
     .option('--tolerance <rel>', 'relative tolerance for "curves diverge beyond"', '0.001')
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption())
     .action(action((a: string, b: string, opts: DiffCliOptions) => diffCommand(a, b, opts)));
 }

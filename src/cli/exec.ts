@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { action, projectRoot, runsDir } from './common.ts';
+import { action, projectRoot, runsDir, runsDirOption } from './common.ts';
 
 interface ExecOpts {
   fromRun?: boolean;
@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .description('run or resume one job: a job directory, or a job id under the runs directory')
     .argument('<run-dir>', 'job directory (runs/jobs/<id>, runs/<grid>/<id>) or job id')
     .option('--rerun-stale', 'if the job is done but its code changed, move its results to previous/<n>/ and run it again')
-    .option('--runs-dir <dir>', 'where a job id is looked up (default: $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption('where a job id is looked up'))
     .addOption(new Option('--from-run', 'started by rlgrid run (stdout is log.txt)').hideHelp())
     .addOption(new Option('--grid <name>').hideHelp())
     .addOption(new Option('--grid-hash <hash>').hideHelp())
@@ -27,6 +27,7 @@ export function register(program: Command): void {
       action(async (runDir: string, opts: ExecOpts) => {
         if (process.env.RLGRID_VALIDATE_MANIFEST === '1') (await import('../runs/schema.ts')).enableManifestValidation();
         const { execJob } = await import('../exec/worker.ts');
+        const { chooseJobRunner } = await import('./job-runner.ts');
         let dir = runDir;
         if (!fs.existsSync(dir) && /^[0-9a-f]{6,64}$/.test(runDir)) {
           const { jobDir, openStore } = await import('../runs/store.ts');
@@ -37,6 +38,7 @@ export function register(program: Command): void {
           rerunStale: opts.rerunStale,
           grid: opts.grid && opts.gridHash ? { name: opts.grid, hash: opts.gridHash } : undefined,
           projectRoot: projectRoot(),
+          loadRunner: () => chooseJobRunner(),
         });
         // The job is recorded: do not let a handle the runner left open (a thread pool, a timer) keep the worker alive.
         setTimeout(() => process.exit(code), 200).unref();

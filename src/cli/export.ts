@@ -3,7 +3,8 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { UserError } from '../util/errors.ts';
-import { action, runsDir } from './common.ts';
+import { GRID_ARG_HELP } from './grid-arg.ts';
+import { action, runsDir, runsDirOption } from './common.ts';
 import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from './overrides.ts';
 
 export const EXPORT_FORMATS = ['csv', 'jsonl', 'tensorboard'] as const;
@@ -58,10 +59,10 @@ export function register(program: Command): void {
   const cmd = program
     .command('export')
     .description("a grid's numbers for other tools: long-format CSV or JSON Lines (job, labels, step, metric, value; for pandas) or TensorBoard event files")
-    .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
+    .argument('<grid>', GRID_ARG_HELP)
     .addOption(new Option('-f, --format <format>', 'csv, jsonl or tensorboard').choices([...EXPORT_FORMATS]).default('csv'))
     .option('-o, --out <path>', 'csv/jsonl: a file (default stdout); tensorboard: a directory (default tensorboard/<grid>)')
     .option('--json', 'print what was written as JSON')
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)');
+    .addOption(runsDirOption());
   addOverrideOptions(cmd).action(action((grid: string, opts: ExportCliOptions) => exportCommand(grid, opts)));
 }

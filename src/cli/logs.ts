@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
-import { action, runsDir } from './common.ts';
+import { action, runsDir, runsDirOption } from './common.ts';
 
 interface LogsOpts {
   follow?: boolean;
@@ -32,7 +32,8 @@ export async function logsCommand(job: string, opts: LogsOpts): Promise<number> 
   const { jobStatus } = await import('../runs/store.ts');
   const { readManifest } = await import('../runs/manifest.ts');
   const { jobPath } = await import('../runs/layout.ts');
-  const r = resolveRunArg(job, runsDir(opts.runsDir));
+  const { runArgText } = await import('./grid-arg.ts');
+  const r = resolveRunArg(runArgText(job, runsDir(opts.runsDir)), runsDir(opts.runsDir));
   if (r.kind !== 'job' || !r.record.dir) throw new UserError(`${job}: not a job (give a job id, GRID:axis=label or a job's run directory)`);
   const dir = r.record.dir;
   const file = jobPath(dir, 'log');
@@ -86,6 +87,6 @@ export function register(program: Command): void {
     .option('-f, --follow', 'keep printing what the job logs while it is pending or running')
     .option('-n, --lines <n>', 'only the last n lines of what is there already')
     .option('--interval <s>', 'with -f: seconds between looks at the file', '0.5')
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption())
     .action(action((job: string, opts: LogsOpts) => logsCommand(job, opts)));
 }

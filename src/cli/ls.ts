@@ -1,6 +1,6 @@
 // `rlgrid ls [--json]`: the grids under the runs directory and their jobs by state.
 import type { Command } from 'commander';
-import { action, runsDir } from './common.ts';
+import { action, runsDir, runsDirOption } from './common.ts';
 import { makeTable } from './status.ts';
 
 export function register(program: Command): void {
@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .command('ls')
     .description('list the grids under the runs directory, with job counts by state')
     .option('--json', 'machine-readable output')
-    .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption())
     .action(
       action(async (opts: { json?: boolean; runsDir?: string }) => {
         const { countByStatus, gridPlan, listGrids, loadJobRecords, openStore } = await import('../runs/store.ts');

@@ -4,7 +4,7 @@
 // action needs with `await import(...)` (test/cli/lazy.test.ts).
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { EXIT_BAD_INPUT } from '../util/errors.ts';
+import { EXIT_BAD_INPUT } from '../util/exit-codes.ts';
 import { register as cancel } from './cancel.ts';
 import { register as check } from './check.ts';
 import { register as diff } from './diff.ts';

@@ -1,6 +1,6 @@
 // The override options that plan, run, table and check share (--set,
-// --seeds, --only), and how each command turns its grid argument plus them
-// into a plan. The semantics live in src/grid/overrides.ts; this file only
+// --seeds, --only), and how each command turns its grid argument
+// (grid-arg.ts) plus them into a plan. The semantics live in src/grid/overrides.ts; this file only
 // declares the options and loads that module on demand (workers never do).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import type { Plan } from '../grid/types.ts';
 import type { GridRecords } from '../report/load.ts';
 import { UserError } from '../util/errors.ts';
 import { projectRoot } from './common.ts';
+import { gridArgText, resolveGridArg } from './grid-arg.ts';
 
 export interface OverrideOpts {
   set?: string[];
@@ -31,28 +32,20 @@ export const overridesOf = (o: OverrideOpts): GridOverrides => ({ ...(o.set?.len
 
 const hasAny = (o: OverrideOpts): boolean => (o.set?.length ?? 0) > 0 || o.seeds !== undefined;
 
-/** A grid argument as a file: a path, or a name found as grids/<name>.yaml. */
-export function gridFileOf(arg: string): string {
-  const file = path.resolve(arg);
-  if (fs.existsSync(file)) return file;
-  const byName = /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(arg) && !/\.ya?ml$/.test(arg);
-  if (!byName) return arg; // the grid loader says what is wrong with a path
-  const named = byName ? ['.yaml', '.yml'].map((ext) => path.join(projectRoot(), 'grids', arg + ext)).find((f) => fs.existsSync(f)) : undefined;
-  if (!named) throw new UserError([{ file, message: `no such grid file${byName ? ` (nor grids/${arg}.yaml)` : ''}` }]);
-  return named;
-}
-
 /**
  * The plan `plan` and `run` use: a grid file (or grids/<name>.yaml) planned
  * with the overrides, or a frozen plan.json (which takes no --set/--seeds).
  */
 export async function planWithOverrides(arg: string, o: OverrideOpts, maxJobs?: number): Promise<Plan> {
-  if (arg.endsWith('.json')) {
+  const g = resolveGridArg(arg);
+  if (g.kind === 'plan') {
     if (hasAny(o)) throw new UserError(`${arg}: a frozen plan takes no --set or --seeds; give the grid file`);
-    return (await import('../runs/store.ts')).readPlanFile(path.resolve(arg));
+    return (await import('../runs/store.ts')).readPlanFile(path.resolve(g.file));
   }
+  if (g.kind === 'name') throw new Error(`resolveGridArg: ${arg} named a stored grid without a runs directory`);
+  const file = fs.existsSync(g.file) ? path.resolve(g.file) : g.file; // a missing path: the grid loader says so
   const { planGridWithOverrides } = await import('../grid/overrides.ts');
-  return planGridWithOverrides(gridFileOf(arg), { root: projectRoot(), overrides: overridesOf(o), maxJobs, checkFiles: true });
+  return planGridWithOverrides(file, { root: projectRoot(), overrides: overridesOf(o), maxJobs, checkFiles: true });
 }
 
 /**
@@ -62,23 +55,24 @@ export async function planWithOverrides(arg: string, o: OverrideOpts, maxJobs?: 
  * with --only just the selected jobs.
  */
 export async function gridRecordsWithOverrides(grid: string, runsDirPath: string, o: OverrideOpts): Promise<GridRecords> {
-  const { loadGridRecords, loadRecords, isGridFile } = await import('../report/load.ts');
+  const { loadGridRecords, loadRecords } = await import('../report/load.ts');
   const { selectPlan } = await import('../grid/overrides.ts');
+  const arg = resolveGridArg(grid, runsDirPath);
   let g: GridRecords;
   if (hasAny(o)) {
-    const { openStore, gridPlan } = await import('../runs/store.ts');
+    const { openStore, gridPlan, readPlanFile } = await import('../runs/store.ts');
     const store = openStore(runsDirPath);
     let file: string;
-    if (isGridFile(grid)) file = grid;
+    if (arg.kind === 'file') file = arg.file;
     else {
-      // a grid name: the grid file its frozen plan came from
-      const frozen = gridPlan(store, grid);
+      // a stored grid: the grid file its frozen plan came from
+      const frozen = arg.kind === 'plan' ? readPlanFile(arg.file) : gridPlan(store, arg.name);
       file = path.resolve(projectRoot(), frozen.grid.file);
       if (!fs.existsSync(file)) throw new UserError(`${grid}: its grid file ${frozen.grid.file} is not here; give the grid file with --set/--seeds`);
     }
     const plan = await planWithOverrides(file, o);
     g = { plan, records: loadRecords(store, plan), store, warnings: [] };
-  } else g = loadGridRecords(grid, runsDirPath);
+  } else g = loadGridRecords(gridArgText(arg), runsDirPath);
   if (!o.only?.length) return g;
   const plan = selectPlan(g.plan, o.only);
   const ids = new Set(plan.jobs.map((j) => j.id));

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { getPath, isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
 import type { Plan } from '../grid/types.ts';
 import type { FitOptions } from '../report/fit.ts';
+import { GRID_ARG_HELP } from './grid-arg.ts';
 import { action, addFitOptions, maxJobsOption, useColor, type FitCliOpts } from './common.ts';
 import { addOverrideOptions, planWithOverrides, type OverrideOpts } from './overrides.ts';
 import { planSummary } from './validate.ts';
@@ -75,7 +76,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('plan')
     .description('expand a grid into its jobs and show them (nothing is written)')
-    .argument('<grid>', 'grid file (YAML)')
+    .argument('<grid>', GRID_ARG_HELP)
     .option('--json', 'print the plan as JSON')
     .option('--max-jobs <n>', 'refuse a grid that expands to more jobs (default 100000)');
   addFitOptions(addOverrideOptions(cmd)).action(

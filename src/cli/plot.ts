@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { UserError } from '../util/errors.ts';
-import { action, runsDir } from './common.ts';
+import { GRID_ARG_HELP } from './grid-arg.ts';
+import { action, runsDir, runsDirOption } from './common.ts';
 
 export interface PlotCliOptions {
   /** repeatable -m (or comma-separated); default actor/entropy */
@@ -22,7 +23,9 @@ export async function plotCommand(grid: string, opts: PlotCliOptions): Promise<n
   const { loadGridRecords } = await import('../report/load.ts');
   const { defaultGroupAxes, splitAxes } = await import('../report/select.ts');
   const { writeFileAtomic } = await import('../runs/files.ts');
-  const { plan, records, warnings, labelOrder } = loadGridRecords(grid, runsDir(opts.runsDir));
+  const { gridArgText, resolveGridArg } = await import('./grid-arg.ts');
+  const dir = runsDir(opts.runsDir);
+  const { plan, records, warnings, labelOrder } = loadGridRecords(gridArgText(resolveGridArg(grid, dir)), dir);
   for (const w of warnings) process.stderr.write(`note: ${w}\n`);
   // vega takes about a second to load: only for this command
   const { curveData, curveSpec, renderSvg, slug, svgToPng } = await import('../report/figure.ts');
@@ -48,7 +51,7 @@ export function register(program: Command): void {
   program
     .command('plot')
     .description('training curves of a grid, one line per variant (mean over seeds, ± std band), as SVG and PNG')
-    .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
+    .argument('<grid>', GRID_ARG_HELP)
     // repeatable, not variadic: a variadic option would swallow the grid (`plot -m actor/entropy GRID`)
     .option('-m, --metric <name>', 'metrics.jsonl key or eval.jsonl series (see docs/reports.md); repeatable or comma-separated (default actor/entropy)', (v: string, acc: string[] | undefined) => [...(acc ?? []), ...v.split(',').map((x) => x.trim()).filter(Boolean)])
     .option('-g, --group <axes>', "legend axis (a or a+b); default the table's rows or the first axis that is not seed")
@@ -56,6 +59,6 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', 'directory for <grid>-<metric>.svg/.png', 'figures')
     .option('--scale <x>', 'PNG pixels per SVG unit', '2')
     .option('--all-jobs', 'draw unfinished jobs too (running, failed, interrupted)')
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption())
     .action(action((grid: string, opts: PlotCliOptions) => plotCommand(grid, opts)));
 }

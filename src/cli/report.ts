@@ -1,7 +1,8 @@
 // rlgrid report GRID: one self-contained HTML page (table, figures, claims, plan).
 import { Option, type Command } from 'commander';
 import type { Agg } from '../report/table.ts';
-import { action, runsDir } from './common.ts';
+import { GRID_ARG_HELP } from './grid-arg.ts';
+import { action, runsDir, runsDirOption } from './common.ts';
 
 export interface ReportCliOptions {
   out?: string;
@@ -14,7 +15,9 @@ export async function reportCommand(grid: string, opts: ReportCliOptions): Promi
   const { loadGridRecords } = await import('../report/load.ts');
   const { buildTable } = await import('../report/table.ts');
   const { writeFileAtomic } = await import('../runs/files.ts');
-  const { plan, records, warnings, labelOrder } = loadGridRecords(grid, runsDir(opts.runsDir));
+  const { gridArgText, resolveGridArg } = await import('./grid-arg.ts');
+  const dir = runsDir(opts.runsDir);
+  const { plan, records, warnings, labelOrder } = loadGridRecords(gridArgText(resolveGridArg(grid, dir)), dir);
   for (const w of warnings) process.stderr.write(`note: ${w}\n`);
   // vega takes about a second to load: only for this command
   const { renderReport, reportFigures } = await import('../report/html.ts');
@@ -35,9 +38,9 @@ export function register(program: Command): void {
   program
     .command('report')
     .description('write one self-contained HTML page: table, figures, claims with verdicts, the plan')
-    .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
+    .argument('<grid>', GRID_ARG_HELP)
     .option('-o, --out <file>', 'HTML file to write (default <grid>-report.html)')
     .addOption(new Option('--agg <agg>', 'table aggregation over seeds').choices(['mean', 'iqm']).default('mean'))
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption())
     .action(action((grid: string, opts: ReportCliOptions) => reportCommand(grid, opts)));
 }

@@ -16,11 +16,11 @@ import type { Command } from 'commander';
 import type { CompareResult } from '../report/compare.ts';
 import type { EvalRow, JobRecord, MetricRow } from '../report/types.ts';
 import type { JOB_FILES } from '../runs/layout.ts';
-import { EXIT_FAILED, EXIT_OK, UserError } from '../util/errors.ts';
-import { action, projectRoot, runsDir } from './common.ts';
+import { UserError } from '../util/errors.ts';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK } from '../util/exit-codes.ts';
+import { action, projectRoot, runsDir, runsDirOption } from './common.ts';
 
 export const DEFAULT_TOLERANCE = 1e-6;
-const EXIT_INTERRUPTED = 130;
 
 interface ReproduceOpts {
   steps?: string;
@@ -136,12 +136,12 @@ function shown(dir: string): string {
 /** Run the job of `record` again in `dir` (a fresh scratch store); returns the exec exit code. */
 async function runAgain(record: JobRecord, scratch: string, n: number, log: (line: string) => void): Promise<{ code: number; dir: string }> {
   const { ensureJobDir, lastStep, openStore } = await import('../runs/store.ts');
-  const { execJob, loadRunner } = await import('../exec/worker.ts');
+  const { execJob } = await import('../exec/worker.ts');
   const { shortId } = await import('../util/canonical.ts');
   const config = record.config!;
   const id = /^[0-9a-f]{6,64}$/.test(record.id) ? record.id : shortId(config);
   const dir = ensureJobDir(openStore(scratch), { id, config });
-  const base = await loadRunner();
+  const base = await (await import('./job-runner.ts')).chooseJobRunner();
   const steps = config.train.steps;
   const code = await execJob(dir, {
     projectRoot: projectRoot(),
@@ -150,7 +150,7 @@ async function runAgain(record: JobRecord, scratch: string, n: number, log: (lin
     cacheDir: path.join(scratch, '.cache'),
     out: log,
     // --steps N: the config stays as it was; the job is stopped at the boundary after step N
-    runner: n >= steps ? base : (ctx) => base({ ...ctx, shouldStop: () => ctx.shouldStop() || lastStep(ctx.runDir) >= n }),
+    loadRunner: async () => (n >= steps ? base : (ctx) => base({ ...ctx, shouldStop: () => ctx.shouldStop() || lastStep(ctx.runDir) >= n })),
   });
   return { code, dir };
 }
@@ -166,7 +166,8 @@ export async function reproduceCommand(run: string, opts: ReproduceOpts): Promis
   const { resolveRunArg, readJob } = await import('../report/load.ts');
   const { JOB_FILES } = await import('../runs/layout.ts');
   const { compareRuns } = await import('../report/compare.ts');
-  const arg = resolveRunArg(run, runsDir(opts.runsDir));
+  const { runArgText } = await import('./grid-arg.ts');
+  const arg = resolveRunArg(runArgText(run, runsDir(opts.runsDir)), runsDir(opts.runsDir));
   if (arg.kind !== 'job') throw new UserError(`${run} is a grid; reproduce re-runs one job (a run directory, a job id, or ${arg.name}:axis=label)`);
   const orig = arg.record;
   if (!orig.config || !orig.dir) throw new UserError(`${run}: no config.json in ${orig.dir ?? 'its run directory'}`);
@@ -311,7 +312,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'scratch directory (absent or empty; default a new one under the system temp directory)')
     .option('--keep', 'keep the scratch directory')
     .option('--json', 'print the comparison as JSON')
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption())
     .action(
       action(async (run: string, opts: ReproduceOpts) => {
         try {

@@ -2,18 +2,17 @@
 // directory, run the jobs that are not done as worker processes, summarise.
 import type { Command } from 'commander';
 import type { Plan, PlannedJob } from '../grid/types.ts';
-import type { JobRunResult, RunEvent, RunSummary } from '../exec/local.ts';
+import type { JobRunResult, LocalExecutor, RunSummary } from '../exec/local.ts';
 import type { CodeVersion } from '../runs/manifest.ts';
-import type { Store } from '../runs/store.ts';
-import { UserError, EXIT_FAILED, EXIT_OK } from '../util/errors.ts';
-import type { RunCliValues } from '../exec/slurm.ts';
-import { action, maxJobsOption, projectRoot, runsDir, useColor } from './common.ts';
+import type { FreezeResult, Store } from '../runs/store.ts';
+import { UserError } from '../util/errors.ts';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED } from '../util/exit-codes.ts';
+import { GRID_ARG_HELP } from './grid-arg.ts';
+import { action, maxJobsOption, projectRoot, runsDir, useColor, runsDirOption } from './common.ts';
 import { addOverrideOptions, planWithOverrides, type OverrideOpts } from './overrides.ts';
+import type { RunProgress } from './progress.ts';
+import type { RunCliValues } from './slurm.ts';
 import { fmtSeconds, makeTable } from './status.ts';
-
-export const EXIT_INTERRUPTED = 130;
-/** stopped by SIGTERM (128 + 15, as a shell reports it) */
-export const EXIT_TERMINATED = 143;
 
 interface RunOpts extends RunCliValues, OverrideOpts {
   jobs: string;
@@ -157,7 +156,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('run')
     .description('run a grid: plan it, freeze the plan, run every job that is not done (resuming interrupted ones)')
-    .argument('<grid>', 'grid file (or grids/<name>.yaml by name, or a frozen plan.json)')
+    .argument('<grid>', GRID_ARG_HELP)
     .option('-j, --jobs <n>', 'worker processes at a time', '1')
     .option('--fail-fast', 'on the first failed job, start no more and interrupt the running ones')
     .option('--retries <k>', 're-run a failed job up to k more times (it resumes from its checkpoint)', '0')
@@ -167,7 +166,7 @@ export function register(program: Command): void {
     .option('--progress-every <s>', "when stderr is not a terminal: print each running job's step, rate, entropy and reward every s seconds (0: never)", '30')
     .option('--json', 'print the summary (each job, the claims) as JSON on stdout; progress stays on stderr')
     .option('--no-check', "do not judge the grid's claims at the end (by default a gated claim that does not hold exits 1)")
-    .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)')
+    .addOption(runsDirOption())
     .option('--executor <kind>', 'where jobs run: local (worker processes here) or slurm (a Slurm job array; docs/slurm.md)', 'local')
     .option('--partition <p>', 'slurm: partition')
     .option('--time <t>', 'slurm: time limit per job (MIN, H:MIN:SEC, DAYS-H:MIN)')
@@ -184,7 +183,7 @@ export function register(program: Command): void {
         const progressEvery = Number(opts.progressEvery);
         if (!(progressEvery >= 0)) throw new UserError(`--progress-every ${opts.progressEvery}: expected a number of seconds >= 0`);
         const plan = await planWithOverrides(grid, opts, maxJobsOption(opts.maxJobs));
-        const { checkJobFiles, checkGridName, freezePlan, openStore } = await import('../runs/store.ts');
+        const { checkJobFiles, checkGridName, openStore } = await import('../runs/store.ts');
         const { selectJobs } = await import('../runs/select.ts');
         const { codeVersion } = await import('../exec/code.ts');
         checkGridName(plan.grid.name);
@@ -193,15 +192,42 @@ export function register(program: Command): void {
         checkJobFiles(store, selected); // corrupt files: exit 2 before anything changes
         const code = codeVersion();
         const rerunStale = opts.rerunStale === true;
+        const planChanged = (f: FreezeResult): void => {
+          if (f.previous) process.stderr.write(`plan of ${plan.grid.name} changed: the earlier plan is kept as ${f.previous}\n`);
+        };
 
-        // --executor slurm: the same frozen plan as a Slurm job array (src/exec/slurm.ts, docs/slurm.md)
-        const slurm = await import('../exec/slurm.ts');
-        const slurmOpts = slurm.slurmRunOptions(opts);
-        if (slurmOpts) {
+        // --executor: where the jobs run (src/cli/launchers.ts; a local run's progress and Ctrl-C are this command's)
+        let progress: RunProgress | undefined;
+        let executor: LocalExecutor | undefined;
+        let signals = 0;
+        const onSignal = (sig: NodeJS.Signals): void => {
+          if (!executor || !progress) return; // installed once both exist (onRunning)
+          signals++;
+          if (signals === 1) {
+            progress.note(`${sig}: stopping; running jobs checkpoint and stop (press Ctrl-C again to kill them)`);
+            executor.interrupt(sig);
+          } else {
+            progress.note(`${sig} again: killing running jobs (the next run resumes them from their last checkpoint)`);
+            executor.kill();
+          }
+        };
+        const { chooseLauncher, queuedReport } = await import('./launchers.ts');
+        const launcher = await chooseLauncher(opts, {
+          jobs: jobsN,
+          failFast: opts.failFast === true,
+          retries,
+          onEvent: (e) => progress?.on(e),
+          onRunning: (x) => {
+            executor = x;
+            process.on('SIGINT', onSignal);
+            process.on('SIGTERM', onSignal);
+          },
+        });
+        if (launcher.queues) {
+          // a scheduler: the same frozen plan submitted (docs/slurm.md); a dry run writes the submission only
           const dry = opts.dryRun === true;
-          const r = slurm.submitGrid(store, plan, selected, { slurm: slurmOpts, dryRun: dry, rerunStale, code, projectRoot: projectRoot() });
-          if (r.frozen.previous) process.stderr.write(`plan of ${plan.grid.name} changed: the earlier plan is kept as ${r.frozen.previous}\n`);
-          process.stdout.write(slurm.submitReport(store, plan, r, dry));
+          const r = await launcher.submit(store, plan, selected, { dryRun: dry, rerunStale, code, projectRoot: projectRoot(), onFrozen: planChanged });
+          process.stdout.write(queuedReport(store, plan, r, dry));
           return EXIT_OK;
         }
 
@@ -220,41 +246,29 @@ export function register(program: Command): void {
           return EXIT_OK;
         }
 
-        const frozen = freezePlan(store, plan);
-        if (frozen.previous) process.stderr.write(`plan of ${plan.grid.name} changed: the earlier plan is kept as ${frozen.previous}\n`);
-        const staleSkipped = rerunStale ? 0 : (await plannedAction(store, plan, selected, code, false)).filter((a) => a.status.endsWith('stale')).length;
-
-        const { RunProgress } = await import('./progress.ts');
+        let staleSkipped = 0;
+        const Progress = (await import('./progress.ts')).RunProgress;
         const { jobDir } = await import('../runs/store.ts');
-        const progress = new RunProgress(selected, { concurrency: jobsN, dirOf: (id) => jobDir(store, id), every: progressEvery });
-        await progress.start();
-        const { LocalExecutor } = await import('../exec/local.ts');
-        progress.note(`run ${plan.grid.name}: ${selected.length} jobs, ${jobsN} at a time, runs dir ${store.root}`);
-        const executor = new LocalExecutor(store, plan, { jobs: jobsN, failFast: opts.failFast === true, retries, rerunStale, code, cwd: projectRoot() }, (e) =>
-          progress.on(e),
-        );
-        let signals = 0;
-        const onSignal = (sig: NodeJS.Signals): void => {
-          signals++;
-          if (signals === 1) {
-            progress.note(`${sig}: stopping; running jobs checkpoint and stop (press Ctrl-C again to kill them)`);
-            executor.interrupt(sig);
-          } else {
-            progress.note(`${sig} again: killing running jobs (the next run resumes them from their last checkpoint)`);
-            executor.kill();
-          }
+        const onFrozen = async (f: FreezeResult): Promise<void> => {
+          planChanged(f);
+          staleSkipped = rerunStale ? 0 : (await plannedAction(store, plan, selected, code, false)).filter((a) => a.status.endsWith('stale')).length;
+          progress = new Progress(selected, { concurrency: jobsN, dirOf: (id) => jobDir(store, id), every: progressEvery });
+          await progress.start();
+          progress.note(`run ${plan.grid.name}: ${selected.length} jobs, ${jobsN} at a time, runs dir ${store.root}`);
         };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
         let summary: RunSummary;
         try {
-          summary = await executor.run(selected);
+          summary = await launcher.submit(store, plan, selected, {
+            rerunStale,
+            code,
+            projectRoot: projectRoot(),
+            onFrozen,
+          });
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
-          progress.stop();
+          progress?.stop();
         }
-
         if (opts.json) return afterRun({ store, plan, summary, check: opts.check !== false, json: true }, exitCodeOf(summary));
         process.stdout.write((await summaryTable(store, plan, summary.results)) + '\n');
         const by = (s: string): number => summary.results.filter((r) => r.status === s).length;
@@ -266,7 +280,7 @@ export function register(program: Command): void {
         ].filter(Boolean);
         process.stdout.write(`${plan.grid.name}: ${tail.join(', ')}${summary.interrupted ? ' (stopped by signal; run again to resume)' : ''}${summary.failedFast ? ' (stopped by --fail-fast)' : ''}\n`);
         if (staleSkipped) process.stdout.write(`${staleSkipped} done jobs are stale (code changed since they ran): rlgrid run --rerun-stale re-runs them\n`);
-        process.stdout.write(`wall time ${fmtSeconds(progress.wallSeconds())}\n` + nextCommands(grid, opts).map((c, i) => `${i ? '      ' : 'next: '}${c}\n`).join(''));
+        process.stdout.write(`wall time ${fmtSeconds(progress!.wallSeconds())}\n` + nextCommands(grid, opts).map((c, i) => `${i ? '      ' : 'next: '}${c}\n`).join(''));
         return afterRun({ store, plan, summary, check: opts.check !== false }, exitCodeOf(summary));
       }),
     );

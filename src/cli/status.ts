@@ -5,14 +5,17 @@ import type { Command } from 'commander';
 import type { Plan } from '../grid/types.ts';
 import type { JobRecord } from '../runs/store.ts';
 import { UserError } from '../util/errors.ts';
-import { action, addFitOptions, runsDir, useColor, type FitCliOpts } from './common.ts';
+import { action, addFitOptions, runsDir, useColor, type FitCliOpts, runsDirOption } from './common.ts';
+import { GRID_ARG_HELP, resolveGridArg } from './grid-arg.ts';
 import { planWithOverrides } from './overrides.ts';
 import type { JobProgress, ProgressTracker } from '../runs/progress.ts';
 
-/** The grid name `status GRID` means: a name under runs/, or a grid/plan file naming one. */
-export async function gridNameFromArg(arg: string): Promise<string> {
-  if (/\.(ya?ml|json)$/.test(arg) && fs.existsSync(arg)) return (await planWithOverrides(arg, {})).grid.name;
-  return arg;
+/** The stored grid a GRID argument means (grid-arg.ts): its name, or the name its grid or plan file gives. */
+export async function gridNameFromArg(arg: string, runsDirPath: string): Promise<string> {
+  const g = resolveGridArg(arg, runsDirPath);
+  if (g.kind === 'name') return g.name;
+  if (!fs.existsSync(g.file)) throw new UserError([{ file: g.file, message: g.kind === 'plan' ? 'no such plan file' : 'no such grid file' }]);
+  return (await planWithOverrides(g.file, {})).grid.name;
 }
 
 export function labelText(labels: Record<string, string>): string {
@@ -70,17 +73,18 @@ export async function readProgress(records: readonly JobRecord[], tracker?: Prog
 }
 
 /**
- * `slurm`: the Slurm column's text per job id (src/exec/slurm.ts slurmText), for grids submitted to Slurm.
+ * `queued`: the column of the launcher that queued jobs elsewhere (Slurm), its
+ * text per job id (src/exec/launcher.ts viewText), for grids submitted there.
  * `progress`: the latest entropy and reward of every job, and for running ones their rate and ETA.
  */
-export async function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<string, string>, fit: FitCliOpts = {}, progress?: ProgressMap): Promise<string> {
-  const withSlurm = slurm !== undefined && slurm.size > 0; // a column only for grids submitted to Slurm
+export async function statusTable(plan: Plan, records: JobRecord[], queued?: { name: string; text: Map<string, string> }, fit: FitCliOpts = {}, progress?: ProgressMap): Promise<string> {
+  const withQueue = queued !== undefined && queued.text.size > 0; // a column only for grids submitted to a scheduler
   const live = progress ? ['steps/s', 'eta', 'entropy', 'reward'] : [];
-  const head = ['job', ...plan.axes, 'status', 'step', 'stale', ...live, 'attempts', 'backend', ...(withSlurm ? ['slurm'] : []), 'reason'];
+  const head = ['job', ...plan.axes, 'status', 'step', 'stale', ...live, 'attempts', 'backend', ...(withQueue ? [queued.name] : []), 'reason'];
   const at = (h: string): number => head.indexOf(h);
   const keep = [0, ...plan.axes.map((_, i) => i + 1), at('status')];
   // hidden last: the live columns; first: attempts, stale, backend
-  const priority = [...keep, at('step'), ...live.map(at), at('reason'), ...(withSlurm ? [at('slurm')] : []), at('backend'), at('stale'), at('attempts')];
+  const priority = [...keep, at('step'), ...live.map(at), at('reason'), ...(withQueue ? [at(queued.name)] : []), at('backend'), at('stale'), at('attempts')];
   const t = await makeTable(head, fit, keep, priority);
   const { fmtNum } = await import('../runs/progress.ts');
   for (const r of records) {
@@ -95,7 +99,7 @@ export async function statusTable(plan: Plan, records: JobRecord[], slurm?: Map<
       ...(progress ? [running && p ? fmtNum(p.rate) : '', running && p?.eta != null ? fmtSeconds(p.eta) : '', p?.step ? fmtNum(p.entropy) : '', p?.step ? fmtNum(p.reward) : ''] : []),
       String(r.attempts),
       backendOf(r) ?? '',
-      ...(withSlurm ? [slurm.get(r.id) ?? ''] : []),
+      ...(withQueue ? [queued.text.get(r.id) ?? ''] : []),
       r.reason ?? '',
     ]);
   }
@@ -113,15 +117,15 @@ interface StatusOpts extends FitCliOpts {
 async function statusView(grid: string, opts: StatusOpts, tracker?: ProgressTracker): Promise<{ text: string; live: boolean }> {
   const { countByStatus, gridPlan, loadJobRecords, openStore } = await import('../runs/store.ts');
   const { codeVersion } = await import('../exec/code.ts');
-  const { mergeSlurm, slurmText } = await import('../exec/slurm.ts');
+  const launcher = await (await import('./launchers.ts')).queueLauncher();
   const store = openStore(runsDir(opts.runsDir));
-  const plan = gridPlan(store, await gridNameFromArg(grid));
-  const { records, views: slurm, notes: slurmNotes } = mergeSlurm(store, loadJobRecords(store, plan, { code: codeVersion() }));
+  const plan = gridPlan(store, await gridNameFromArg(grid, store.root));
+  const { records, views, notes } = launcher.status(store, loadJobRecords(store, plan, { code: codeVersion() }));
   const counts = countByStatus(records);
   const progress = await readProgress(records, tracker);
-  const slurmColumn = slurm.size ? new Map(records.map((r) => [r.id, slurmText(slurm.get(r.id))])) : undefined;
-  let text = (await statusTable(plan, records, slurmColumn, opts, progress)) + '\n';
-  for (const n of slurmNotes) text += `note: ${n}\n`;
+  const column = views.size ? { name: launcher.kind, text: new Map(records.map((r) => [r.id, launcher.viewText(views.get(r.id))])) } : undefined;
+  let text = (await statusTable(plan, records, column, opts, progress)) + '\n';
+  for (const n of notes) text += `note: ${n}\n`;
   const parts = Object.entries(counts)
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${n} ${s}`);
@@ -179,11 +183,11 @@ export function register(program: Command): void {
   const cmd = program
     .command('status')
     .description("show the state of a grid's jobs (from its frozen plan under the runs directory)")
-    .argument('<grid>', 'grid name (or its grid/plan file)')
+    .argument('<grid>', GRID_ARG_HELP)
     .option('--json', 'machine-readable output')
     .option('-w, --watch', 'redraw every --interval seconds until no job is pending or running (Ctrl-C ends it)')
     .option('--interval <s>', 'with --watch: seconds between views', '2')
-    .option('--runs-dir <dir>', 'runs directory (default: $RLGRID_RUNS_DIR or ./runs)');
+    .addOption(runsDirOption());
   addFitOptions(cmd).action(
       action(async (grid: string, opts: StatusOpts) => {
         if (opts.watch) {
@@ -196,11 +200,11 @@ export function register(program: Command): void {
         }
         const { countByStatus, gridPlan, loadJobRecords, openStore } = await import('../runs/store.ts');
         const { codeVersion } = await import('../exec/code.ts');
-        const { mergeSlurm } = await import('../exec/slurm.ts');
+        const launcher = await (await import('./launchers.ts')).queueLauncher();
         const store = openStore(runsDir(opts.runsDir));
-        const plan = gridPlan(store, await gridNameFromArg(grid));
-        // Slurm's view (queue state, time limit, cancellation) merged in for jobs submitted with --executor slurm
-        const { records, views: slurm, notes: slurmNotes } = mergeSlurm(store, loadJobRecords(store, plan, { code: codeVersion() }));
+        const plan = gridPlan(store, await gridNameFromArg(grid, store.root));
+        // the scheduler's view (queue state, time limit, cancellation) merged in for jobs submitted with --executor slurm
+        const { records, views, notes } = launcher.status(store, loadJobRecords(store, plan, { code: codeVersion() }));
         const counts = countByStatus(records);
         const progress = await readProgress(records);
         const { gridRef, jobRef, printData } = await import('./json.ts');
@@ -209,7 +213,7 @@ export function register(program: Command): void {
           runs_dir: store.root,
           counts,
           stale: records.filter((r) => r.stale === true).length,
-          ...(slurm.size ? { slurm_notes: slurmNotes } : {}),
+          ...(views.size ? { [`${launcher.kind}_notes`]: notes } : {}),
           jobs: records.map((r) => {
             const p = progress.get(r.id);
             return {
@@ -225,7 +229,7 @@ export function register(program: Command): void {
               steps_per_s: r.status === 'running' ? (p?.rate ?? null) : null,
               entropy: p?.step ? p.entropy : null,
               reward: p?.step ? p.reward : null,
-              ...(slurm.size ? { slurm: slurm.get(r.id) ?? null } : {}),
+              ...(views.size ? { [launcher.kind]: views.get(r.id) ?? null } : {}),
             };
           }),
         });

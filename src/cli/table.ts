@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { TableFormat } from '../report/format.ts';
 import type { Agg, Layout } from '../report/table.ts';
-import { EXIT_FAILED, UserError } from '../util/errors.ts';
-import { action, addFitOptions, runsDir, useColor, type FitCliOpts } from './common.ts';
+import { UserError } from '../util/errors.ts';
+import { EXIT_FAILED } from '../util/exit-codes.ts';
+import { GRID_ARG_HELP } from './grid-arg.ts';
+import { action, addFitOptions, runsDir, useColor, type FitCliOpts, runsDirOption } from './common.ts';
 import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from './overrides.ts';
 
 /**
@@ -72,7 +74,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('table')
     .description("print a grid's results as a table (rows and columns from the grid's `table:` section)")
-    .argument('<grid>', 'grid name, grid file (.yaml), or runs/<grid> directory')
+    .argument('<grid>', GRID_ARG_HELP)
     .addOption(new Option('-f, --format <format>', 'output format').choices([...FORMAT_CHOICES]).default('term'))
     .option('--json', 'the same as --format json')
     .option('-o, --out <file>', 'write the table to a file instead of stdout')
@@ -81,6 +83,6 @@ export function register(program: Command): void {
     .option('--rows <axes>', "row axes (a or a+b), overriding the grid's table.rows")
     .option('--check <file>', 'compare with a golden table (JSON or CSV from this command); exit 1 on a difference')
     .option('--tolerance <x>', 'with --check: numbers may differ by this much (absolute, in the column unit)')
-    .option('--runs-dir <dir>', 'runs directory (default $RLGRID_RUNS_DIR or ./runs)');
+    .addOption(runsDirOption());
   addFitOptions(addOverrideOptions(cmd)).action(action((grid: string, opts: TableCliOptions) => tableCommand(grid, opts)));
 }

@@ -2,7 +2,8 @@
 // it and check every job; print OK with the job count, or every problem
 // (`file:line:col path: message`) and exit 2. Writes nothing.
 import type { Command } from 'commander';
-import { EXIT_BAD_INPUT, UserError, type Diagnostic } from '../util/errors.ts';
+import { UserError, type Diagnostic } from '../util/errors.ts';
+import { EXIT_BAD_INPUT } from '../util/exit-codes.ts';
 import type { Plan } from '../grid/types.ts';
 import { action, maxJobsOption, projectRoot } from './common.ts';
 

@@ -2,7 +2,7 @@
 // and what a job id hashes. Grids write partial configs; resolveJob() fills
 // every default (including each method's parameters) so the frozen plan says
 // exactly what ran. schema/job.schema.json validates the same shape.
-import { isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
+import { cloneJson, isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
 
 export type Backend = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
 export type LossAgg = 'token-mean' | 'seq-mean-token-mean' | 'seq-mean-token-sum';
@@ -241,15 +241,6 @@ export function resolveJob(partial: Json): JobConfig {
 const METHOD_PATHS: string[][] = Object.keys(METHOD_DEFAULTS).map((k) => k.split('.'));
 const METHOD_SPECS = Object.keys(METHOD_DEFAULTS).map((k) => METHOD_DEFAULTS[k]);
 const METHOD_DEFAULT_BLOCKS = METHOD_PATHS.map((path) => getIn(DEFAULT_JOB as unknown as JsonObject, path));
-
-/** Deep copy of plain JSON data. */
-function cloneJson(v: Json): Json {
-  if (v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) return v.map(cloneJson);
-  const out: JsonObject = {};
-  for (const k of Object.keys(v)) out[k] = cloneJson(v[k]);
-  return out;
-}
 
 /** deepMerge(base, patch) of src/util/objects.ts (null sets null), on plain JSON. */
 function mergeJson(base: Json, patch: Json): Json {

@@ -1,5 +1,6 @@
-// The local executor: runs a plan's jobs as worker processes
-// (`node bin/rlgrid.js exec <job dir>`), at most `jobs` at a time (p-queue).
+// The local launcher: runs a plan's jobs as worker processes
+// (`node bin/rlgrid.js exec <job dir>`, worker-command.ts), at most `jobs` at
+// a time (p-queue).
 // Each worker's stdout/stderr is appended to the job's log.txt. The executor
 // never runs a job itself: every decision that matters (is it done? who runs
 // it?) is re-made by the worker under the job's lock, so that two `rlgrid run`
@@ -7,17 +8,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import type { PlannedJob, Plan } from '../grid/types.ts';
 import { inspectLock, tryLock, type LockInfo } from '../runs/lock.ts';
 import { isStale, readManifest, writeManifest, type CodeVersion, type JobStatus } from '../runs/manifest.ts';
-import { jobDir, jobLockFile, jobStatus, type Store } from '../runs/store.ts';
+import { freezePlan, jobDir, jobLockFile, jobStatus, type JobRecord, type Store } from '../runs/store.ts';
 import { CODE_ENV } from './code.ts';
-import { EXEC_DONE, EXEC_LOCKED } from './worker.ts';
-
-export const BIN = fileURLToPath(new URL('../../bin/rlgrid.js', import.meta.url));
+import type { LaunchRequest, LaunchView, Launcher } from './launcher.ts';
+import { workerWords } from './worker-command.ts';
+import { EXIT_LOCKED, EXIT_OK } from '../util/exit-codes.ts';
 
 export interface LocalOptions {
   /** worker processes at a time */
@@ -245,11 +245,11 @@ export class LocalExecutor {
           this.onEvent({ type: 'exited', job });
         }
         // Decide fail-fast here, before the queue hands this slot to the next job.
-        if (o.code !== EXEC_LOCKED && o.status === 'failed' && retriesLeft === 0 && this.opts.failFast) this.stop('fail-fast');
+        if (o.code !== EXIT_LOCKED && o.status === 'failed' && retriesLeft === 0 && this.opts.failFast) this.stop('fail-fast');
         return o;
       });
       if (!out) continue;
-      if (out.code === EXEC_LOCKED) {
+      if (out.code === EXIT_LOCKED) {
         await sleep(this.opts.pollMs ?? 200); // lost the race for the lock (or it is being broken): wait for the holder
         continue;
       }
@@ -282,8 +282,7 @@ export class LocalExecutor {
   private async launch(job: PlannedJob, dir: string): Promise<{ code: number | null; status?: JobStatus; reason?: string | null; noop?: boolean }> {
     const logFile = path.join(dir, 'log.txt');
     const fd = fs.openSync(logFile, 'a');
-    const args = [BIN, 'exec', dir, '--from-run', '--grid', this.plan.grid.name, '--grid-hash', this.plan.grid.hash];
-    if (this.opts.rerunStale) args.push('--rerun-stale');
+    const args = workerWords({ dir, grid: this.plan.grid, rerunStale: this.opts.rerunStale });
     let child: ChildProcess;
     try {
       child = spawn(process.execPath, args, {
@@ -305,8 +304,8 @@ export class LocalExecutor {
       child.once('exit', (c, s) => resolve([c, s]));
     });
     this.running.delete(entry);
-    if (code === EXEC_LOCKED) return { code };
-    if (code === EXEC_DONE) return { code, noop: readManifest(dir)?.runner?.pid !== child.pid };
+    if (code === EXIT_LOCKED) return { code };
+    if (code === EXIT_OK) return { code, noop: readManifest(dir)?.runner?.pid !== child.pid };
     // Did the worker record how it ended? If the manifest still names it as the runner, it did not.
     const m = readManifest(dir);
     const pid = child.pid;
@@ -351,5 +350,45 @@ export class LocalExecutor {
       }
     }
     return { code, status: 'failed', reason };
+  }
+}
+
+/** What a local launch is asked to do besides the request: how many at once, retries, what to tell. */
+export interface LocalLaunchOptions {
+  jobs: number;
+  failFast: boolean;
+  retries: number;
+  /** each job's start, end, wait and retry as it happens */
+  onEvent?: (e: RunEvent) => void;
+  /** the running launch, once it is made: interrupt() or kill() it (Ctrl-C) */
+  onRunning?: (executor: LocalExecutor) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The local launcher: submit runs the jobs here to an end; it has no view of its own and nothing queued to cancel. */
+export class LocalLauncher implements Launcher<RunSummary, never, null> {
+  readonly kind = 'local';
+  readonly queues = false;
+
+  constructor(private readonly opts: LocalLaunchOptions) {}
+
+  async submit(store: Store, plan: Plan, jobs: PlannedJob[], req: LaunchRequest): Promise<RunSummary> {
+    await req.onFrozen?.(freezePlan(store, plan));
+    const o = this.opts;
+    const executor = new LocalExecutor(store, plan, { jobs: o.jobs, failFast: o.failFast, retries: o.retries, rerunStale: req.rerunStale, code: req.code, cwd: req.projectRoot, env: o.env }, o.onEvent);
+    o.onRunning?.(executor);
+    return executor.run(jobs);
+  }
+
+  status(_store: Store, records: JobRecord[]): LaunchView<never> {
+    return { records, views: new Map<string, never>(), notes: [] };
+  }
+
+  viewText(): string {
+    return '';
+  }
+
+  async cancel(): Promise<null> {
+    return null;
   }
 }

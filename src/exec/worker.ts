@@ -10,7 +10,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { JobContext, JobRunner } from '../runs/context.ts';
 import { jobLockFile, moveResultsAside, readJobConfig, recoverMoveAside } from '../runs/store.ts';
 import { readLockInfo, tryLock } from '../runs/lock.ts';
@@ -25,14 +24,8 @@ import {
 } from '../runs/manifest.ts';
 import { resourceFault, UserError } from '../util/errors.ts';
 import { shortId } from '../util/canonical.ts';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK } from '../util/exit-codes.ts';
 import { codeVersion } from './code.ts';
-
-/** Exit codes of `rlgrid exec` (besides 2 = bad input). */
-export const EXEC_DONE = 0;
-export const EXEC_FAILED = 1;
-/** another process holds the job's lock (EX_TEMPFAIL) */
-export const EXEC_LOCKED = 75;
-export const EXEC_INTERRUPTED = 130;
 
 export interface ExecOptions {
   /** started by `rlgrid run`: stdout/stderr already go to log.txt; stop if that parent dies */
@@ -43,8 +36,12 @@ export interface ExecOptions {
   grid?: { name: string; hash: string };
   projectRoot?: string;
   cacheDir?: string;
-  /** the runner to call; default: loadRunner() */
-  runner?: JobRunner;
+  /**
+   * The runner to call, chosen by the CLI (src/cli/job-runner.ts). Loaded
+   * once the job is taken (lock held, manifest running): loading the trainer
+   * takes a while, and a failure to load it is the job's failure.
+   */
+  loadRunner: () => Promise<JobRunner>;
   /** where status lines go when not fromRun (default stderr) */
   out?: (line: string) => void;
 }
@@ -52,25 +49,13 @@ export interface ExecOptions {
 /** Where jobs share cached work (embeddings, K-means, base-model evaluations); default <project>/.cache. */
 export const CACHE_DIR_ENV = 'RLGRID_CACHE_DIR';
 
-/** RLGRID_JOB_RUNNER=test selects the test-only runner; otherwise the GRPO trainer. */
-export async function loadRunner(): Promise<JobRunner> {
-  const which = process.env.RLGRID_JOB_RUNNER ?? 'grpo';
-  if (which === 'test') return (await import('./testjob.ts')).runJob;
-  if (which !== 'grpo') throw new UserError(`RLGRID_JOB_RUNNER=${which}: unknown runner (grpo, or test for rlgrid's own tests)`);
-  // Loaded on demand: it pulls in TensorFlow.js. A literal path, so that the
-  // bundled CLI (bin/bundle.js) contains it.
-  const mod = (await import('../grpo/job.ts')) as { runJob?: JobRunner };
-  if (typeof mod.runJob !== 'function') throw new Error('src/grpo/job.ts does not export runJob');
-  return mod.runJob;
-}
-
 const now = (): string => new Date().toISOString();
 
 /**
  * Run the job in `runDir` to an end and record how it ended. Returns the exit
- * code (EXEC_*). Throws UserError for an unreadable run directory.
+ * code (EXIT_OK, EXIT_FAILED, EXIT_LOCKED, EXIT_INTERRUPTED of src/util/exit-codes.ts). Throws UserError for an unreadable run directory.
  */
-export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<number> {
+export async function execJob(runDir: string, opts: ExecOptions): Promise<number> {
   const dir = path.resolve(runDir);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError([{ file: dir, message: 'no such run directory' }]);
   const config = readJobConfig(dir);
@@ -98,7 +83,7 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
       // While the parent lives it decides, and kills outright on a second press.
       if (opts.fromRun && process.ppid === startPpid) return;
       log(`== second ${sig}: exiting now`);
-      process.exit(EXEC_INTERRUPTED);
+      process.exit(EXIT_INTERRUPTED);
     }
     stopSignal = sig;
     log(`== ${sig}: stopping at the next step boundary`);
@@ -117,7 +102,7 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     unhookSignals();
     const h = lock.holder;
     say(`job ${path.basename(dir)} is being run by ${h ? `pid ${h.pid} on ${h.host} (since ${h.acquired_at})` : 'another process'}`);
-    return EXEC_LOCKED;
+    return EXIT_LOCKED;
   }
   const handle = lock.handle;
   // Another host took the lock over (this process looked dead to it: no
@@ -129,7 +114,7 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
     lost = true;
     const now = readLockInfo(handle.file);
     log(`!! the job lock was taken over${now ? ` by pid ${now.pid} on ${now.host}` : ''}: stopping now, writing nothing more`);
-    process.exit(EXEC_LOCKED);
+    process.exit(EXIT_LOCKED);
   };
   const releaseLock = (): void => {
     setWriteGuard(null);
@@ -163,7 +148,7 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
         unhookSignals();
         releaseLock();
         say(`job ${m.id} is already done`);
-        return EXEC_DONE;
+        return EXIT_OK;
       }
       const n = moveResultsAside(dir);
       m = readManifest(dir) ?? m;
@@ -253,21 +238,21 @@ export async function execJob(runDir: string, opts: ExecOptions = {}): Promise<n
 
   let exitCode: number;
   try {
-    const runner = opts.runner ?? (await loadRunner());
+    const runner = await opts.loadRunner();
     const outcome = await runner(ctx);
     if (outcome === 'done') {
       finish('done', null);
-      exitCode = EXEC_DONE;
+      exitCode = EXIT_OK;
     } else {
       finish('interrupted', `stopped by ${stopSignal ?? 'the job'}`);
-      exitCode = EXEC_INTERRUPTED;
+      exitCode = EXIT_INTERRUPTED;
     }
   } catch (e) {
     // a full or read-only disk: the reason names the path; the stack goes to log.txt only
     const reason = resourceFault(e) ?? (e instanceof Error ? e.message : String(e));
     log(`!! job failed: ${e instanceof Error && !(e instanceof UserError) ? (e.stack ?? reason) : reason}`);
     finish('failed', reason);
-    exitCode = EXEC_FAILED;
+    exitCode = EXIT_FAILED;
   } finally {
     if (watch) clearInterval(watch);
     process.off('uncaughtExceptionMonitor', onUncaught);

@@ -9,7 +9,8 @@ import { resolveJob, jobConsistencyErrors, type JobConfig } from '../config/job.
 import { UserError, type Diagnostic } from '../util/errors.ts';
 import type { Json, JsonObject } from '../util/objects.ts';
 import type { Grid, Labels, Plan, PlannedJob } from './types.ts';
-import { applyPatch, cloneJson, pathPatch } from './patch.ts';
+import { applyPatch, pathPatch } from './patch.ts';
+import { cloneJson } from '../util/objects.ts';
 import { canonicalFast, canonicalHash } from './hash.ts';
 import { Templates } from './templates.ts';
 import { getValidators } from './schema.ts';

@@ -5,7 +5,7 @@
 //   - maps merge key by key; lists and scalars replace;
 //   - null is a value: it sets the key to null (train.clip: null = Clip-Free);
 //   - the string "~unset" removes the key, so the default applies again.
-import { isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
+import { cloneJson, isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
 import type { Seg } from './paths.ts';
 import { UNSET } from './schema.ts';
 import { METHOD_DEFAULTS } from '../config/job.ts';
@@ -19,15 +19,6 @@ export interface NormalizedPatch {
   patch: JsonObject;
   sources: PatchSources;
   problems: { path: Seg[]; message: string }[];
-}
-
-/** Fast deep copy of plain JSON. */
-export function cloneJson<T extends Json>(v: T): T {
-  if (v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) return v.map((x) => cloneJson(x)) as T;
-  const out: JsonObject = {};
-  for (const k in v) out[k] = cloneJson((v as JsonObject)[k]);
-  return out as T;
 }
 
 /**

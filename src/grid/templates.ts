@@ -8,9 +8,9 @@
 // config, the same key order and the same id as the general path (a test runs
 // both), and any job the fast path cannot vouch for goes the general way.
 import { DEFAULT_JOB, METHOD_DEFAULTS, resolveJob, type JobConfig } from '../config/job.ts';
-import { isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
+import { cloneJson, isPlainObject, type Json, type JsonObject } from '../util/objects.ts';
 import type { Grid } from './types.ts';
-import { applyPatch, cloneJson, pathPatch } from './patch.ts';
+import { applyPatch, pathPatch } from './patch.ts';
 import { canonicalFast } from './hash.ts';
 import { getValidators, jobSchema, UNSET, type Schema } from './schema.ts';
 import type { ValidateFunction } from 'ajv';

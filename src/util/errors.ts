@@ -1,8 +1,5 @@
-// Errors that reach the user. The CLI maps them to exit codes:
-// 0 ok, 1 a job or check failed, 2 bad input or usage.
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_BAD_INPUT = 2;
+// Errors that reach the user. The CLI maps them to exit codes
+// (src/util/exit-codes.ts): a UserError to 2, a FailedError to 1.
 
 /** One problem in a user's file, located as precisely as we can. */
 export interface Diagnostic {

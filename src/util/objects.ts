@@ -6,6 +6,15 @@ export function isPlainObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Deep copy of plain JSON data (faster than structuredClone on the planner's small objects). */
+export function cloneJson<T extends Json>(v: T): T {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => cloneJson(x)) as T;
+  const out: JsonObject = {};
+  for (const k in v) out[k] = cloneJson((v as JsonObject)[k]);
+  return out as T;
+}
+
 export function deepClone<T>(v: T): T {
   return structuredClone(v);
 }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseSlurmOptions } from '../../src/exec/slurm-script.ts';
+import { parseSlurmOptions } from '../../src/cli/slurm.ts';
 import { parseSelector } from '../../src/report/select.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { runCli, testEnv, tmpDir } from '../exec/fixtures.ts';

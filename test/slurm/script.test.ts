@@ -5,16 +5,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  arraySpec,
-  parseSlurmOptions,
-  sbatchDirective,
-  sbatchPatternLiteral,
-  sbatchQuote,
-  sbatchScript,
-  shQuote,
-} from '../../src/exec/slurm-script.ts';
-import { parseTaskLog, slurmRunOptions } from '../../src/exec/slurm.ts';
+import { arraySpec, sbatchDirective, sbatchPatternLiteral, sbatchQuote, sbatchScript, shQuote } from '../../src/exec/slurm/script.ts';
+import { parseTaskLog } from '../../src/exec/slurm/monitor.ts';
+import { parseSlurmOptions, slurmRunOptions } from '../../src/cli/slurm.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { runCli, testEnv, tmpDir } from '../exec/fixtures.ts';
 

@@ -12,7 +12,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gridPlan, jobDir, lastStep, openStore, type Store } from '../../src/runs/store.ts';
 import { readManifest } from '../../src/runs/manifest.ts';
-import { cancelGrid, listSubmissions, LIVE_STATES, parseTaskLog, squeueTasks } from '../../src/exec/slurm.ts';
+import { cancelGrid } from '../../src/exec/slurm/cancel.ts';
+import { parseTaskLog } from '../../src/exec/slurm/monitor.ts';
+import { listSubmissions } from '../../src/exec/slurm/records.ts';
+import { LIVE_STATES, squeueTasks } from '../../src/exec/slurm/scheduler.ts';
 import { BIN, executions, reference, resultFiles, ROOT, runCli, testEnv, tmpDir, type CliResult } from '../exec/fixtures.ts';
 
 const START = path.join(ROOT, 'scripts', 'slurm', 'start.sh');

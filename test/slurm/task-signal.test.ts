@@ -14,7 +14,7 @@ import path from 'node:path';
 import { planGrid } from '../../src/grid/index.ts';
 import { freezePlan, jobDir, openStore } from '../../src/runs/store.ts';
 import { readManifest } from '../../src/runs/manifest.ts';
-import { sbatchScript } from '../../src/exec/slurm-script.ts';
+import { sbatchScript } from '../../src/exec/slurm/script.ts';
 import { BIN, runCli } from '../exec/fixtures.ts';
 import { checkpointStep, jobDirs, realProject, resultBytes, stepsLogged, type RealProject } from '../exec/realjob.ts';
 

@@ -8,11 +8,13 @@
 //     quotes, \ and " escaped with a backslash (sbatchQuote); a file name
 //     pattern also has % doubled (%% is a literal %);
 //   - command lines (sbatch, scontrol, scancel, squeue): argv arrays, never a
-//     shell string (src/exec/slurm.ts).
+//     shell string (scheduler.ts).
 // On top of the quoting, values are validated: partition, time, memory, GPUs
 // and counts against strict patterns; paths and sbatch arguments must not
 // contain control characters (a newline would end an #SBATCH line).
-import { UserError, type Diagnostic } from '../util/errors.ts';
+import { UserError } from '../../util/errors.ts';
+import { EXIT_LOCKED } from '../../util/exit-codes.ts';
+import { JOB_RUNNER_ENV, workerWords } from '../worker-command.ts';
 
 export interface SlurmOptions {
   partition?: string;
@@ -29,71 +31,18 @@ export interface SlurmOptions {
   sbatchArgs: string[];
 }
 
-/** The raw strings of `rlgrid run`'s Slurm options (commander gives strings). */
-export interface SlurmCliValues {
-  partition?: string;
-  time?: string;
-  cpusPerTask?: string;
-  gpus?: string;
-  mem?: string;
-  arrayParallelism?: string;
-  sbatchArg?: string[];
-}
-
 export const PARTITION_RE = /^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$/;
 export const TIME_RE = /^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d{1,2}|\d+-\d{1,2}:\d{1,2}|\d+-\d{1,2}:\d{1,2}:\d{1,2}|UNLIMITED|INFINITE)$/;
 export const MEM_RE = /^\d+[KMGT]?$/;
 export const GPUS_RE = /^([A-Za-z0-9_.-]+:)?\d+$/;
-const COUNT_RE = /^[1-9]\d{0,6}$/;
+/** a count of CPUs or array tasks */
+export const COUNT_RE = /^[1-9]\d{0,6}$/;
 // eslint-disable-next-line no-control-regex
-const CONTROL_RE = /[\x00-\x1f\x7f]/;
+/** control characters: a newline would end an #SBATCH line */
+export const CONTROL_RE = /[\x00-\x1f\x7f]/;
 
 /** sbatch options rlgrid writes itself (a second one would change what a task runs or where its output goes). */
 export const RESERVED_SBATCH_OPTIONS = ['--array', '-a', '--output', '-o', '--error', '-e', '--wrap', '--chdir', '-D', '--open-mode', '--parsable', '--hold', '-H'];
-
-/** Validate the Slurm options of `rlgrid run`; one UserError listing every bad value. */
-export function parseSlurmOptions(v: SlurmCliValues): SlurmOptions {
-  const diags: Diagnostic[] = [];
-  const bad = (opt: string, value: string, expected: string): void => {
-    diags.push({ path: opt, message: `${opt} ${JSON.stringify(value)}: expected ${expected}` });
-  };
-  const out: SlurmOptions = { sbatchArgs: [] };
-  if (v.partition !== undefined) {
-    if (PARTITION_RE.test(v.partition)) out.partition = v.partition;
-    else bad('--partition', v.partition, 'a partition name (letters, digits, _ . -), or a comma-separated list');
-  }
-  if (v.time !== undefined) {
-    if (TIME_RE.test(v.time)) out.time = v.time;
-    else bad('--time', v.time, 'a Slurm time limit: MINUTES, MIN:SEC, H:MIN:SEC, DAYS-H, DAYS-H:MIN, DAYS-H:MIN:SEC or UNLIMITED');
-  }
-  if (v.cpusPerTask !== undefined) {
-    if (COUNT_RE.test(v.cpusPerTask)) out.cpusPerTask = Number(v.cpusPerTask);
-    else bad('--cpus-per-task', v.cpusPerTask, 'an integer >= 1');
-  }
-  if (v.gpus !== undefined) {
-    if (GPUS_RE.test(v.gpus)) out.gpus = v.gpus;
-    else bad('--gpus', v.gpus, 'a GPU count, or TYPE:COUNT');
-  }
-  if (v.mem !== undefined) {
-    if (MEM_RE.test(v.mem)) out.mem = v.mem;
-    else bad('--mem', v.mem, 'a memory size: an integer with an optional K, M, G or T suffix (default MB)');
-  }
-  if (v.arrayParallelism !== undefined) {
-    if (COUNT_RE.test(v.arrayParallelism)) out.arrayParallelism = Number(v.arrayParallelism);
-    else bad('--array-parallelism', v.arrayParallelism, 'an integer >= 1');
-  }
-  for (const a of v.sbatchArg ?? []) {
-    const name = a.split('=')[0];
-    if (!a.startsWith('-') || a === '-' || a === '--') bad('--sbatch-arg', a, 'one sbatch option token starting with - (--name=value, --flag or -Xvalue)');
-    else if (CONTROL_RE.test(a)) bad('--sbatch-arg', a, 'no control characters (newlines, tabs)');
-    // sbatch (getopt_long) takes any unique prefix of a long option: --outp is --output
-    else if (RESERVED_SBATCH_OPTIONS.includes(name) || (/^-[aoeDH]/.test(a) && !a.startsWith('--')) || (name.length > 2 && name.startsWith('--') && RESERVED_SBATCH_OPTIONS.some((r) => r.startsWith('--') && r.startsWith(name))))
-      bad('--sbatch-arg', a, `an option other than ${RESERVED_SBATCH_OPTIONS.join(' ')} (rlgrid sets those)`);
-    else out.sbatchArgs.push(a);
-  }
-  if (diags.length) throw new UserError(diags);
-  return out;
-}
 
 /** A path that can go into the script and an #SBATCH line: absolute, no control characters. */
 export function checkScriptPath(what: string, p: string, opts: { sbatchPattern?: boolean } = {}): void {
@@ -152,7 +101,7 @@ export interface ScriptInput {
   /** absolute output file pattern of the tasks (containing %a) */
   logPattern: string;
   options: SlurmOptions;
-  /** RLGRID_JOB_RUNNER to export to the tasks (tests: "test"); undefined: not set */
+  /** JOB_RUNNER_ENV (RLGRID_JOB_RUNNER) to export to the tasks (tests: "test"); undefined: not set */
   jobRunner?: string;
   rerunStale: boolean;
 }
@@ -189,7 +138,7 @@ export function timeLimitSeconds(t: string): number | null {
 /** How many times a task tries again when the job's lock is held (a cancelled task of an earlier submission still ending), 5 s apart. */
 export const LOCKED_RETRIES = 12;
 
-/** Lines a task writes to its Slurm log (status reads them back: src/exec/slurm.ts parseTaskLog). */
+/** Lines a task writes to its Slurm log (status reads them back: monitor.ts parseTaskLog). */
 export const TASK_START = 'rlgrid: array task';
 export const TASK_END = 'rlgrid: task end: rlgrid exec exit code';
 
@@ -203,7 +152,7 @@ export function sbatchScript(inp: ScriptInput): string {
   checkScriptPath('node', inp.node);
   checkScriptPath('rlgrid', inp.bin);
   checkScriptPath('Slurm output', inp.logPattern, { sbatchPattern: true });
-  if (inp.jobRunner !== undefined && CONTROL_RE.test(inp.jobRunner)) throw new UserError('RLGRID_JOB_RUNNER: control characters');
+  if (inp.jobRunner !== undefined && CONTROL_RE.test(inp.jobRunner)) throw new UserError(`${JOB_RUNNER_ENV}: control characters`);
 
   const n = inp.jobIds.length;
   const directives = [
@@ -221,8 +170,7 @@ export function sbatchScript(inp: ScriptInput): string {
   for (const a of o.sbatchArgs) directives.push(sbatchDirective(a));
 
   const runs = inp.runsRoot.replace(/\/+$/, '');
-  const exec = [shQuote(inp.node), shQuote(inp.bin), 'exec', '"$dir"', '--from-run', '--grid', shQuote(grid.name), '--grid-hash', shQuote(grid.hash)];
-  if (inp.rerunStale) exec.push('--rerun-stale');
+  const exec = [shQuote(inp.node), ...workerWords({ bin: inp.bin, dir: '"$dir"', grid, rerunStale: inp.rerunStale }, shQuote)];
   const lines = [
     '#!/bin/bash',
     `# rlgrid: grid ${grid.name}, submission ${inp.submission}: ${n} job${n === 1 ? '' : 's'} as one Slurm job array.`,
@@ -241,7 +189,7 @@ export function sbatchScript(inp: ScriptInput): string {
     `dir=${shQuote(runs + '/jobs/')}"$job"`,
     `cd ${shQuote(inp.projectRoot)} || exit 2`,
     `export RLGRID_RUNS_DIR=${shQuote(runs)}`,
-    ...(inp.jobRunner !== undefined ? [`export RLGRID_JOB_RUNNER=${shQuote(inp.jobRunner)}`] : []),
+    ...(inp.jobRunner !== undefined ? [`export ${JOB_RUNNER_ENV}=${shQuote(inp.jobRunner)}`] : []),
     'stopped=',
     'child=',
     // SIGTERM reaches this shell alone (--signal=B:TERM ahead of the time limit) or every process of
@@ -250,7 +198,7 @@ export function sbatchScript(inp: ScriptInput): string {
     // one itself); a second SIGTERM kills it at once. The shell starts nothing more.
     `trap 'if [ -n "$stopped" ]; then echo "rlgrid: SIGTERM again at $(date -Iseconds): killing the job now"; [ -z "$child" ] || kill -KILL "$child" 2>/dev/null; else stopped=1; echo "rlgrid: SIGTERM at $(date -Iseconds) (time limit ahead, scancel or shutdown): the job stops at its next step boundary"; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null; fi' TERM`,
     `echo "${TASK_START} $task = Slurm job \${SLURM_ARRAY_JOB_ID:-?}_$task (job id \${SLURM_JOB_ID:-?}) on $(hostname): job $job, start $(date -Iseconds)"`,
-    'rc=75',
+    `rc=${EXIT_LOCKED}`,
     `for try in $(seq ${LOCKED_RETRIES}); do`,
     '  [ -z "$stopped" ] || break',
     // in the background: bash runs a trap only between commands, and `wait` is one it interrupts
@@ -263,11 +211,11 @@ export function sbatchScript(inp: ScriptInput): string {
     '  while kill -0 "$child" 2>/dev/null; do wait "$child"; rc=$?; done',
     '  wait "$child"; r=$?; [ "$r" = 127 ] || rc=$r',
     '  child=',
-    '  [ "$rc" = 75 ] || break',
-    '  echo "rlgrid: job $job is being run by another process (exit 75); trying again in 5 s"',
+    `  [ "$rc" = ${EXIT_LOCKED} ] || break`,
+    `  echo "rlgrid: job $job is being run by another process (exit ${EXIT_LOCKED}); trying again in 5 s"`,
     '  sleep 5',
     'done',
-    'if [ "$rc" = 75 ]; then echo "rlgrid: job $job is still run by another process: not run by this task"; rc=0; fi',
+    `if [ "$rc" = ${EXIT_LOCKED} ]; then echo "rlgrid: job $job is still run by another process: not run by this task"; rc=0; fi`,
     `echo "${TASK_END} $rc at $(date -Iseconds)"`,
     'exit "$rc"',
     '',
