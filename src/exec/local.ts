@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import type { PlannedJob, Plan } from '../grid/types.ts';
 import { inspectLock, tryLock, type LockInfo } from '../runs/lock.ts';
+import { jobPath } from '../runs/layout.ts';
 import { isStale, readManifest, writeManifest, type CodeVersion, type JobStatus } from '../runs/manifest.ts';
 import { freezePlan, jobDir, jobLockFile, jobStatus, type JobRecord, type Store } from '../runs/store.ts';
 import { CODE_ENV } from './code.ts';
@@ -280,7 +281,7 @@ export class LocalExecutor {
 
   /** Start one worker and wait for it; reconcile the manifest if it died without recording its end. */
   private async launch(job: PlannedJob, dir: string): Promise<{ code: number | null; status?: JobStatus; reason?: string | null; noop?: boolean }> {
-    const logFile = path.join(dir, 'log.txt');
+    const logFile = jobPath(dir, 'log');
     const fd = fs.openSync(logFile, 'a');
     const args = workerWords({ dir, grid: this.plan.grid, rerunStale: this.opts.rerunStale });
     let child: ChildProcess;

@@ -14,6 +14,7 @@ import type { JobContext, JobRunner } from '../runs/context.ts';
 import { jobLockFile, moveResultsAside, readJobConfig, recoverMoveAside } from '../runs/store.ts';
 import { readLockInfo, tryLock } from '../runs/lock.ts';
 import { setWriteGuard } from '../runs/files.ts';
+import { jobPath } from '../runs/layout.ts';
 import {
   isStale,
   newManifest,
@@ -60,7 +61,7 @@ export async function execJob(runDir: string, opts: ExecOptions): Promise<number
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError([{ file: dir, message: 'no such run directory' }]);
   const config = readJobConfig(dir);
   const host = os.hostname();
-  const logFile = path.join(dir, 'log.txt');
+  const logFile = jobPath(dir, 'log');
   const say = opts.out ?? ((line: string) => process.stderr.write(line + '\n'));
   // Lines for log.txt: under `run` stdout already is log.txt; alone, append to it and echo.
   const log = (msg: string): void => {

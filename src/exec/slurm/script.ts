@@ -12,6 +12,7 @@
 // On top of the quoting, values are validated: partition, time, memory, GPUs
 // and counts against strict patterns; paths and sbatch arguments must not
 // contain control characters (a newline would end an #SBATCH line).
+import { JOB_FILES } from '../../runs/layout.ts';
 import { UserError } from '../../util/errors.ts';
 import { EXIT_LOCKED } from '../../util/exit-codes.ts';
 import { JOB_RUNNER_ENV, workerWords } from '../worker-command.ts';
@@ -177,7 +178,7 @@ export function sbatchScript(inp: ScriptInput): string {
     '# Written by `rlgrid run --executor slurm`, which submits it with `sbatch --parsable --hold`,',
     "# records each task's Slurm id in its job's manifest.json and releases it (docs/slurm.md).",
     `# Array task i runs job JOBS[i] (also in submit-${inp.submission}.json) with \`rlgrid exec\`: the job's output`,
-    `# goes to its log.txt; this script's lines and Slurm's own (time limit, cancellation)`,
+    `# goes to its ${JOB_FILES.log}; this script's lines and Slurm's own (time limit, cancellation)`,
     `# go to submit-${inp.submission}-<i>.log next to this file.`,
     ...directives,
     'set -u',
@@ -202,7 +203,7 @@ export function sbatchScript(inp: ScriptInput): string {
     `for try in $(seq ${LOCKED_RETRIES}); do`,
     '  [ -z "$stopped" ] || break',
     // in the background: bash runs a trap only between commands, and `wait` is one it interrupts
-    `  ${exec.join(' ')} >>"$dir/log.txt" 2>&1 &`,
+    `  ${exec.join(' ')} >>"$dir/${JOB_FILES.log}" 2>&1 &`,
     '  child=$!',
     '  wait "$child"',
     '  rc=$?',
