@@ -114,15 +114,19 @@ interface StatusOpts extends FitCliOpts {
 }
 
 /** The text of one status view: the table, Slurm notes, the counts line. */
-async function statusView(grid: string, opts: StatusOpts, tracker?: ProgressTracker): Promise<{ text: string; live: boolean }> {
+/** A grid's plan and records, with the scheduler's view (queue state, time limit, cancellation) merged in for jobs submitted with --executor slurm. */
+async function loadStatus(grid: string, opts: StatusOpts, tracker?: ProgressTracker) {
   const { countByStatus, gridPlan, loadJobRecords, openStore } = await import('../runs/store.ts');
   const { codeVersion } = await import('../exec/code.ts');
   const launcher = await (await import('./launchers.ts')).queueLauncher();
   const store = openStore(runsDir(opts.runsDir));
   const plan = gridPlan(store, await gridNameFromArg(grid, store.root));
   const { records, views, notes } = launcher.status(store, loadJobRecords(store, plan, { code: codeVersion() }));
-  const counts = countByStatus(records);
-  const progress = await readProgress(records, tracker);
+  return { launcher, store, plan, records, views, notes, counts: countByStatus(records), progress: await readProgress(records, tracker) };
+}
+
+async function statusView(grid: string, opts: StatusOpts, tracker?: ProgressTracker): Promise<{ text: string; live: boolean }> {
+  const { launcher, plan, records, views, notes, counts, progress } = await loadStatus(grid, opts, tracker);
   const column = views.size ? { name: launcher.kind, text: new Map(records.map((r) => [r.id, launcher.viewText(views.get(r.id))])) } : undefined;
   let text = (await statusTable(plan, records, column, opts, progress)) + '\n';
   for (const n of notes) text += `note: ${n}\n`;
@@ -198,15 +202,7 @@ export function register(program: Command): void {
           process.stdout.write((await statusView(grid, opts)).text);
           return 0;
         }
-        const { countByStatus, gridPlan, loadJobRecords, openStore } = await import('../runs/store.ts');
-        const { codeVersion } = await import('../exec/code.ts');
-        const launcher = await (await import('./launchers.ts')).queueLauncher();
-        const store = openStore(runsDir(opts.runsDir));
-        const plan = gridPlan(store, await gridNameFromArg(grid, store.root));
-        // the scheduler's view (queue state, time limit, cancellation) merged in for jobs submitted with --executor slurm
-        const { records, views, notes } = launcher.status(store, loadJobRecords(store, plan, { code: codeVersion() }));
-        const counts = countByStatus(records);
-        const progress = await readProgress(records);
+        const { launcher, store, plan, records, views, notes, counts, progress } = await loadStatus(grid, opts);
         const { gridRef, jobRef, printData } = await import('./json.ts');
         printData('status', {
           grid: gridRef(plan),
