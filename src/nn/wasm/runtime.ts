@@ -20,6 +20,7 @@ import type { Fn } from './fn.ts';
 import { geluKernel, layerNormBackKernel, layerNormKernel, softmaxBackKernel, softmaxKernel } from './kernels-block.ts';
 import { colSumKernel, embedBackKernel, embedKernel, logpEntBackKernel, logpEntKernel } from './kernels-embed-head.ts';
 import { copyKernel, gemmKernel, type CopySpec, type GemmSpec } from './kernels-gemm.ts';
+import { adamwKernel } from './kernels-optim.ts';
 import { wasmSimdSupported } from './simd.ts';
 import { buildModule } from './writer.ts';
 
@@ -79,6 +80,11 @@ export class Kernels {
     const out = this.prof ?? new Map();
     this.prof = on ? new Map() : null;
     return out;
+  }
+
+  /** whether a tensor's data lives in this heap (not on another backend) */
+  onHeap(t: tf.Tensor): boolean {
+    return this.be.dataIdMap.get(t.dataId) !== undefined;
   }
 
   /** byte offset of a tensor's data in the heap */
@@ -146,6 +152,10 @@ export class Kernels {
   }
   logpEnt(V: number, label = 'logp+entropy'): (lg: number, tg: number, logp: number, ent: number, lp: number, rows: number, invTemp: number) => void {
     return this.compile(`lpe${V}`, () => logpEntKernel(V), label);
+  }
+  /** one AdamW update (kernels-optim.ts); consts points at ADAMW_CONSTS as f32 */
+  adamw(label = 'adamw'): (p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, n: number, consts: number) => void {
+    return this.compile('adamw', () => adamwKernel(), label);
   }
   logpEntBack(V: number, label = 'logp+entropy.back'): (lg: number, tg: number, dlogp: number, dent: number, dl: number, rows: number, invTemp: number) => void {
     return this.compile(`lpeb${V}`, () => logpEntBackKernel(V), label);
