@@ -42,7 +42,8 @@ export function fastForward(K: Kernels, model: Model, pl: Plan, fl: FwdLayout, b
     pl.proj(base + b.att, w[lp(l, L_OW)], base + b.xmid, w[lp(l, L_OB)], x, N, 1, D, pk);
     pl.ln(base + b.xmid, w[lp(l, L_LN2G)], w[lp(l, L_LN2B)], base + b.h2, base + b.mean2, base + b.rstd2, N);
     pl.fc1(base + b.h2, w[lp(l, L_FC1W)], base + b.u, w[lp(l, L_FC1B)], 0, N, 1, D, pk);
-    pl.gelu(base + b.u, base + b.g, N * F);
+    if (b.gt >= 0) pl.geluSave(base + b.u, base + b.g, N * F, base + b.gt);
+    else pl.gelu(base + b.u, base + b.g, N * F);
     pl.fc2(base + b.g, w[lp(l, L_FC2W)], base + layerOut(fl, l), w[lp(l, L_FC2B)], base + b.xmid, N, 1, F, pk);
   }
   if (opts.head !== false) {
@@ -91,12 +92,13 @@ function fastBackward(K: Kernels, model: Model, T: number, B: number, fl: FwdLay
   bp.lnBackSet(base + fl.xL, base + fl.meanf, base + fl.rstdf, w[fin(cfg, 0)], s + dh, s + dres, g[fin(cfg, 0)], g[fin(cfg, 1)], N);
   for (let l = cfg.layers - 1; l >= 0; l--) {
     const b = fl.layers[l];
+    if (b.gt < 0) throw new Error('fastBackward needs a training layout (distinct buffers, GELU tanh kept)');
     // MLP: out = xmid + gelu(ln2(xmid) W1 + b1) W2 + b2
     bp.dW(F, D)(base + b.g, s + dres, g[lp(l, L_FC2W)], 0, 0, F, 1, N, pk);
     bp.colSum(D)(s + dres, g[lp(l, L_FC2B)], N);
     bp.transpose(F, D)(w[lp(l, L_FC2W)], s + wT, 1);
     bp.dX(F, D)(s + dres, s + wT, s + dg, 0, 0, N, 1, D, pk);
-    bp.gelu(base + b.u, s + dg, s + dg, N * F);
+    bp.gelu(base + b.u, s + dg, s + dg, N * F, base + b.gt);
     bp.dW(D, F)(base + b.h2, s + dg, g[lp(l, L_FC1W)], 0, 0, D, 1, N, pk);
     bp.colSum(F)(s + dg, g[lp(l, L_FC1B)], N);
     bp.transpose(D, F)(w[lp(l, L_FC1W)], s + wT, 1);

@@ -129,11 +129,13 @@ export class Kernels {
   ): (x: number, mean: number, rstd: number, g: number, dy: number, dx: number, dg: number, db: number, rows: number) => void {
     return this.compile(`lnb${D}:${accumulate}`, () => layerNormBackKernel(D, accumulate), label);
   }
-  gelu(label = 'gelu'): (u: number, y: number, n: number) => void {
-    return this.compile('gelu', () => geluKernel(false), label);
+  /** saveT: also store tanh(.) to tOut, for geluBack(true) */
+  gelu(saveT = false, label = 'gelu'): (u: number, y: number, n: number, tOut?: number) => void {
+    return this.compile(`gelu${saveT}`, () => geluKernel(false, saveT), label);
   }
-  geluBack(label = 'gelu.back'): (u: number, dy: number, du: number, n: number) => void {
-    return this.compile('gelub', () => geluKernel(true), label);
+  /** savedT: read tanh(.) from the forward's tOut instead of recomputing it */
+  geluBack(savedT = false, label = 'gelu.back'): (u: number, dy: number, du: number, n: number, t?: number) => void {
+    return this.compile(`gelub${savedT}`, () => geluKernel(true, savedT), label);
   }
   softmax(H: number, TQ: number, L: number, label = 'softmax'): (s: number, p: number, offs: number, nb: number, q0: number) => void {
     return this.compile(`sm${H}:${TQ}:${L}`, () => softmaxKernel(H, TQ, L), label);
