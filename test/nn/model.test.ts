@@ -576,6 +576,9 @@ describe('nn/model', () => {
       const step = () => {
         const { value, grads } = tf.variableGrads(() => {
           const { logp, entropy } = tokenLogProbsAndEntropy(m, tok, tgt, 1);
+          // recorded on the tape but not part of the loss: its backward never runs (the
+          // fast path then frees its kept activations at the next forward pass)
+          tf.dispose(Object.values(tokenLogProbsAndEntropy(m, tok, tgt, 2)));
           return tf.sub(tf.mean(entropy), tf.mean(logp)) as tf.Scalar;
         }, m.params);
         opt.step(grads, 1e-3);
