@@ -11,6 +11,8 @@
 // before clipping.
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig } from '../config/job.ts';
+import { kernels } from './wasm/runtime.ts';
+import { ADAMW_CONSTS } from './wasm/kernels-optim.ts';
 
 export type { OptimizerConfig };
 
@@ -44,9 +46,15 @@ export class AdamW {
   private readonly m: tf.Variable[];
   private readonly v: tf.Variable[];
 
+  /**
+   * `engine` 'auto' updates each parameter in one pass of rlgrid's AdamW kernel
+   * on the tfjs `wasm` backend (bit-identical to the tfjs ops, ~10x faster);
+   * 'generic' always uses the tfjs ops (tests compare the two).
+   */
   constructor(
     readonly params: readonly tf.Variable[],
     readonly cfg: OptimizerConfig,
+    readonly engine: 'auto' | 'generic' = 'auto',
   ) {
     this.m = params.map((p) => tf.tidy(() => tf.variable(tf.zeros(p.shape), false)));
     this.v = params.map((p) => tf.tidy(() => tf.variable(tf.zeros(p.shape), false)));
@@ -93,6 +101,37 @@ export class AdamW {
     const bc2 = 1 - Math.pow(c.beta2, this.t);
     const stepSize = lr / bc1;
     const bc2Sqrt = Math.sqrt(bc2);
+    const K = this.engine === 'auto' ? kernels() : null;
+    const onHeap = (t: tf.Tensor | null) => t === null || K!.onHeap(t);
+    if (K && this.params.every(onHeap) && gs.every(onHeap) && this.m.every(onHeap) && this.v.every(onHeap)) {
+      // the same float32 constants the tfjs ops below would make of these numbers
+      const consts: Record<(typeof ADAMW_CONSTS)[number], number> = {
+        gradScale: scale,
+        beta1: c.beta1,
+        oneMinusBeta1: 1 - c.beta1,
+        beta2: c.beta2,
+        oneMinusBeta2: 1 - c.beta2,
+        decay: c.weight_decay !== 0 ? 1 - lr * c.weight_decay : 1,
+        bc2Sqrt,
+        eps: c.eps,
+        stepSize,
+      };
+      const ct = K.alloc([ADAMW_CONSTS.length]);
+      K.f32().set(ADAMW_CONSTS.map((k) => consts[k]), K.ptr(ct) >> 2);
+      const update = K.adamw();
+      this.params.forEach((p, i) => {
+        const g = gs[i];
+        if (!g) return;
+        const out = [K.alloc(p.shape), K.alloc(p.shape), K.alloc(p.shape)];
+        update(K.ptr(p), K.ptr(g), K.ptr(this.m[i]), K.ptr(this.v[i]), K.ptr(out[0]), K.ptr(out[1]), K.ptr(out[2]), p.size, K.ptr(ct));
+        p.assign(out[0]);
+        this.m[i].assign(out[1]);
+        this.v[i].assign(out[2]);
+        tf.dispose(out);
+      });
+      ct.dispose();
+      return norm;
+    }
     tf.tidy(() => {
       this.params.forEach((p, i) => {
         const g0 = gs[i];

@@ -251,6 +251,17 @@ describe('nn/backend kernels (WebAssembly SIMD, checked against tfjs and float64
       const gf = (u: tf.Tensor) => tf.mul(tf.mul(u, 0.5), tf.add(1, tf.tanh(tf.mul(c, tf.add(u, tf.mul(0.044715, tf.pow(u, 3)))))));
       const ref = tf.grad((u: tf.Tensor) => tf.sum(tf.mul(gf(u), dy)))(u);
       assert.ok(maxAbsDiff(du.dataSync(), ref.dataSync()) < 1e-5);
+      // training keeps tanh(.) from the forward for the backward: the same bits as recomputing it
+      const y2 = K.alloc([n]);
+      const th = K.alloc([n]);
+      K.gelu(true)(K.ptr(u), K.ptr(y2), n, K.ptr(th));
+      const thv = th.dataSync();
+      u0.forEach((x, i) => assert.ok(Math.abs(thv[i] - Math.tanh(c * (x + 0.044715 * x ** 3))) < 1e-6, `tanh kept for ${x}`));
+      const bits = (x: tf.Tensor) => Array.from(new Uint32Array(Float32Array.from(x.dataSync()).buffer));
+      assert.deepEqual(bits(y2), bits(y));
+      const du2 = K.alloc([n]);
+      K.geluBack(true)(K.ptr(u), K.ptr(dy), K.ptr(du2), n, K.ptr(th));
+      assert.deepEqual(bits(du2), bits(du));
     });
   });
 
@@ -565,6 +576,9 @@ describe('nn/model', () => {
       const step = () => {
         const { value, grads } = tf.variableGrads(() => {
           const { logp, entropy } = tokenLogProbsAndEntropy(m, tok, tgt, 1);
+          // recorded on the tape but not part of the loss: its backward never runs (the
+          // fast path then frees its kept activations at the next forward pass)
+          tf.dispose(Object.values(tokenLogProbsAndEntropy(m, tok, tgt, 2)));
           return tf.sub(tf.mean(entropy), tf.mean(logp)) as tf.Scalar;
         }, m.params);
         opt.step(grads, 1e-3);

@@ -42,7 +42,8 @@ export function fastForward(K: Kernels, model: Model, pl: Plan, fl: FwdLayout, b
     pl.proj(base + b.att, w[lp(l, L_OW)], base + b.xmid, w[lp(l, L_OB)], x, N, 1, D, pk);
     pl.ln(base + b.xmid, w[lp(l, L_LN2G)], w[lp(l, L_LN2B)], base + b.h2, base + b.mean2, base + b.rstd2, N);
     pl.fc1(base + b.h2, w[lp(l, L_FC1W)], base + b.u, w[lp(l, L_FC1B)], 0, N, 1, D, pk);
-    pl.gelu(base + b.u, base + b.g, N * F);
+    if (b.gt >= 0) pl.geluSave(base + b.u, base + b.g, N * F, base + b.gt);
+    else pl.gelu(base + b.u, base + b.g, N * F);
     pl.fc2(base + b.g, w[lp(l, L_FC2W)], base + layerOut(fl, l), w[lp(l, L_FC2B)], base + b.xmid, N, 1, F, pk);
   }
   if (opts.head !== false) {
@@ -91,12 +92,13 @@ function fastBackward(K: Kernels, model: Model, T: number, B: number, fl: FwdLay
   bp.lnBackSet(base + fl.xL, base + fl.meanf, base + fl.rstdf, w[fin(cfg, 0)], s + dh, s + dres, g[fin(cfg, 0)], g[fin(cfg, 1)], N);
   for (let l = cfg.layers - 1; l >= 0; l--) {
     const b = fl.layers[l];
+    if (b.gt < 0) throw new Error('fastBackward needs a training layout (distinct buffers, GELU tanh kept)');
     // MLP: out = xmid + gelu(ln2(xmid) W1 + b1) W2 + b2
     bp.dW(F, D)(base + b.g, s + dres, g[lp(l, L_FC2W)], 0, 0, F, 1, N, pk);
     bp.colSum(D)(s + dres, g[lp(l, L_FC2B)], N);
     bp.transpose(F, D)(w[lp(l, L_FC2W)], s + wT, 1);
     bp.dX(F, D)(s + dres, s + wT, s + dg, 0, 0, N, 1, D, pk);
-    bp.gelu(base + b.u, s + dg, s + dg, N * F);
+    bp.gelu(base + b.u, s + dg, s + dg, N * F, base + b.gt);
     bp.dW(D, F)(base + b.h2, s + dg, g[lp(l, L_FC1W)], 0, 0, D, 1, N, pk);
     bp.colSum(F)(s + dg, g[lp(l, L_FC1B)], N);
     bp.transpose(D, F)(w[lp(l, L_FC1W)], s + wT, 1);
@@ -142,6 +144,25 @@ export function writeInputs(K: Kernels, base: number, fl: FwdLayout, tok: Int32A
 }
 
 /**
+ * Activation arenas kept for a backward pass, with the gradient tape they were
+ * recorded on. tf.customGrad's save() would clone the arena (on wasm, a copy of
+ * ~80 MB per training step, ~8% of it), so the arena is kept by hand instead:
+ * the backward pass frees it, and one whose tape ended without reaching it
+ * (its output did not feed the differentiated value) is freed by the next
+ * forward pass.
+ */
+const kept: { arena: tf.Tensor; tape: unknown }[] = [];
+
+function freeStaleArenas(): void {
+  const tape = tf.engine().state.activeTape;
+  for (let i = kept.length - 1; i >= 0; i--) {
+    if (kept[i].tape === tape) continue;
+    kept[i].arena.dispose();
+    kept.splice(i, 1);
+  }
+}
+
+/**
  * The fast forward as a customGrad op over all parameters. `mode` 'logits'
  * returns logits [B, T, V]; 'logpEnt' returns [2, B, T] (logp, entropy).
  */
@@ -160,8 +181,11 @@ export function fastOp(
   const V = cfg.vocab;
   const N = B * T;
   const invT = Math.fround(1 / temperature);
-  const op = tf.customGrad((...args: unknown[]) => {
-    const save = args[args.length - 1] as tf.GradSaveFunc;
+  freeStaleArenas();
+  // is this call recorded for a gradient (as customGrad decides whether to save)?
+  const st = tf.engine().state;
+  const tape = st.gradientDepth > 0 && st.kernelDepth === 0 ? st.activeTape : null;
+  const op = tf.customGrad(() => {
     const pl = plan(K, cfg, T, T);
     const fl = fwdLayout(cfg, B, T, true, false);
     const arena = K.alloc([fl.lay.floats]);
@@ -177,11 +201,12 @@ export function fastOp(
       const vp = K.ptr(value);
       pl.lpe(base + fl.logits, base + fl.tgt, vp, vp + N * 4, 0, N, invT);
     }
-    save([arena]);
+    // without a tape no backward pass can run: the forward's tidy frees the arena
+    if (tape) kept.push({ arena: tf.keep(arena), tape });
     return {
       value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const sbase = K.ptr(saved[0]);
+      gradFunc: (dy: tf.Tensor) => {
+        const sbase = K.ptr(arena);
         let dlog: tf.Tensor | null = null;
         let dlogPtr: number;
         if (mode === 'logits') {
@@ -194,6 +219,9 @@ export function fastOp(
         }
         const grads = fastBackward(K, model, T, B, fl, sbase, dlogPtr);
         dlog?.dispose();
+        const i = kept.findIndex((k) => k.arena === arena);
+        if (i >= 0) kept.splice(i, 1);
+        arena.dispose();
         return grads;
       },
     };

@@ -31,6 +31,8 @@ export interface Plan {
   proj: Gemm;
   fc1: Gemm;
   gelu: ReturnType<Kernels['gelu']>;
+  /** GELU that also keeps tanh(.) for the backward pass (training) */
+  geluSave: ReturnType<Kernels['gelu']>;
   fc2: Gemm;
   head: Gemm;
   lpe: ReturnType<Kernels['logpEnt']>;
@@ -93,6 +95,7 @@ export function plan(K: Kernels, cfg: ModelConfig, T: number, LK: number): Plan 
       proj: K.gemm({ N: D, sai: D, sak: 1, sbk: D, sci: D, bias: true, residual: true, MC: 64, packB: true }, 'matmul.attn-out'),
       fc1: K.gemm({ N: F, sai: D, sak: 1, sbk: F, sci: F, bias: true, MC: 64, packB: true }, 'matmul.fc1'),
       gelu: K.gelu(),
+      geluSave: K.gelu(true),
       fc2: K.gemm({ N: D, sai: F, sak: 1, sbk: D, sci: D, bias: true, residual: true, MC: 64, packB: true }, 'matmul.fc2'),
       head: K.gemm({ N: V, sai: D, sak: 1, sbk: V, sci: V, bias: true, MC: 64, packB: true }, 'matmul.head'),
       lpe: K.logpEnt(V),
@@ -120,7 +123,7 @@ export function backPlan(K: Kernels, cfg: ModelConfig, T: number): BackPlan {
       dQ: K.gemm({ N: DH, sai: T, sak: 1, sbk: D3, sci: D3, nb2: H, sa1: H * T * T, sb1: T * D3, sc1: T * D3, sa2: T * T, sb2: DH, sc2: DH }, 'back.attn.dQKV'),
       dK: K.gemm({ N: DH, sai: 1, sak: T, sbk: D3, sci: D3, nb2: H, sa1: H * T * T, sb1: T * D3, sc1: T * D3, sa2: T * T, sb2: DH, sc2: DH }, 'back.attn.dQKV'),
       dV: K.gemm({ N: DH, sai: 1, sak: T, sbk: D, sci: D3, nb2: H, sa1: H * T * T, sb1: T * D, sc1: T * D3, sa2: T * T, sb2: DH, sc2: DH }, 'back.attn.dQKV'),
-      gelu: K.geluBack(),
+      gelu: K.geluBack(true),
       embed: K.embedBack(T, D, V, cfg.context),
       lpe: K.logpEntBack(V),
     };
@@ -143,6 +146,8 @@ interface LayerBufs {
   h2: number;
   u: number;
   g: number;
+  /** GELU's tanh(.) kept for the backward pass (-1: not kept) */
+  gt: number;
 }
 
 export interface FwdLayout {
@@ -191,6 +196,7 @@ export function fwdLayout(cfg: ModelConfig, B: number, T: number, distinct: bool
     h2: lay.take(N * D),
     u: lay.take(N * F),
     g: lay.take(N * F),
+    gt: distinct ? lay.take(N * F) : -1,
   });
   const layers: LayerBufs[] = [];
   let xL: number;

@@ -199,6 +199,9 @@ export class Fn {
   vdiv(): this {
     return this.simd(0xe7);
   }
+  vsqrt(): this {
+    return this.simd(0xe3);
+  }
   /** relaxed SIMD f32x4.relaxed_madd (a b c -> a*b + c): one rounding where the hardware fuses, two where not */
   vmadd(): this {
     return this.simd(0x105);

@@ -124,15 +124,20 @@ function emitGeluTanh(f: Fn, u: number, t: number, tmp: number[], k: GeluConsts)
  * GELU (tanh form, as torch's approximate='tanh') forward or backward over n
  * floats (n a runtime argument; a tail of n % 4 goes through lane 0 of the
  * same vector code, so every element gets the same arithmetic).
- * forward (u, y, n): y = 0.5 u (1 + t); backward (u, dy, du, n):
- * du = dy * (0.5 (1 + t) + 0.5 u (1 - t^2) c (1 + 3 a u^2)).
+ * forward (u, y, n[, tOut]): y = 0.5 u (1 + t), t = tanh(c (u + a u^3)),
+ * stored to tOut when `saveT` (training keeps it for the backward pass);
+ * backward (u, dy, du, n[, t]):
+ * du = dy * (0.5 (1 + t) + 0.5 u (1 - t^2) c (1 + 3 a u^2)), with t read
+ * from the forward's tOut when `saveT` (the same bits as recomputing it, for
+ * about half the work) instead of recomputed.
  */
-export function geluKernel(backward: boolean): Fn {
-  const f = backward ? new Fn('k', [I32, I32, I32, I32]) : new Fn('k', [I32, I32, I32]);
+export function geluKernel(backward: boolean, saveT = false): Fn {
+  const f = backward ? new Fn('k', [I32, I32, I32, I32, I32]) : new Fn('k', [I32, I32, I32, I32]);
   const U = 0;
   const OUT = backward ? 2 : 1;
   const DY = 1;
   const N = backward ? 3 : 2;
+  const TS = backward ? 4 : 3;
   const u = f.local(V128);
   const t = f.local(V128);
   const r = f.local(V128);
@@ -143,7 +148,12 @@ export function geluKernel(backward: boolean): Fn {
   const body = (load: (p: number) => void) => {
     load(U);
     f.set(u);
-    emitGeluTanh(f, u, t, tmp, k);
+    if (backward && saveT) {
+      load(TS);
+      f.set(t);
+    } else {
+      emitGeluTanh(f, u, t, tmp, k);
+    }
     if (!backward) {
       f.get(k.half).get(u).vmul().get(one).get(t).vadd().vmul().set(r);
     } else {
@@ -156,19 +166,24 @@ export function geluKernel(backward: boolean): Fn {
       f.vmul().set(r);
     }
   };
+  const storeT = !backward && saveT;
   f.get(N).i32(4).divU().set(n4);
   f.repeat({ local: n4 }, () => {
     body((p) => f.get(p).vload());
     f.get(OUT).get(r).vstore();
+    if (storeT) f.get(TS).get(t).vstore();
     f.inc(U, 16).inc(OUT, 16);
     if (backward) f.inc(DY, 16);
+    if (saveT) f.inc(TS, 16);
   });
   f.get(N).i32(4).remU().set(n4);
   f.repeat({ local: n4 }, () => {
     body((p) => f.get(p).vsplatload());
     f.get(OUT).get(r).lane(0).f32store();
+    if (storeT) f.get(TS).get(t).lane(0).f32store();
     f.inc(U, 4).inc(OUT, 4);
     if (backward) f.inc(DY, 4);
+    if (saveT) f.inc(TS, 4);
   });
   return f;
 }

@@ -50,9 +50,9 @@ export interface GemmSpec {
    */
   fma?: boolean;
   /**
-   * Copy B into contiguous K x NR panels (in the scratch argument, K * N
-   * floats) before multiplying: B rows far apart alias in L1 and thrash. Not
-   * with an inner batch (nb2).
+   * Copy B into contiguous NR-wide panels, one k block at a time (in the
+   * scratch argument: KC * N floats, K * N without KC) before multiplying:
+   * B rows far apart alias in L1 and thrash. Not with an inner batch (nb2).
    */
   packB?: boolean;
 }
@@ -72,7 +72,6 @@ export function gemmKernel(s: GemmSpec): Fn {
   if (pack && (s.nb2 ?? 1) !== 1) throw new Error('gemm: packB with an inner batch is not supported');
   const f = new Fn('k', [I32, I32, I32, I32, I32, I32, I32, I32, I32]);
   const [A, B, C, BIAS, RES, M, NB, KK, SCR] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const kDone = f.local(I32);
   const panel = f.local(I32);
   const ps = f.local(I32);
   const pd = f.local(I32);
@@ -117,7 +116,8 @@ export function gemmKernel(s: GemmSpec): Fn {
   const as = f.local(F32);
   const sri = s.sci;
 
-  const tile = (rows: number, nc: number) => {
+  // cont: a later k block, continuing the partial sums stored in C
+  const tile = (rows: number, nc: number, cont: boolean) => {
     const nv = nc >> 2;
     const ns = nc & 3;
     const init = () => {
@@ -132,25 +132,23 @@ export function gemmKernel(s: GemmSpec): Fn {
         }
       }
     };
-    if (KC) {
-      // later k blocks continue the partial sums stored in C: the same sequence of adds
-      f.get(first).if();
-      init();
-      f.else();
+    if (cont) {
+      // the same sequence of adds as one unblocked k loop (C holds the partial sums exactly)
       for (let r = 0; r < rows; r++) {
         for (let c = 0; c < nv; c++) f.get(ic).vload((r * s.sci + c * 4) * 4).set(acc[r][c]);
         for (let c = 0; c < ns; c++) f.get(ic).f32load((r * s.sci + nv * 4 + c) * 4).set(accS[r][c]);
       }
-      f.end();
     } else {
       init();
     }
     f.get(ia).set(pa).get(jb).set(pb);
-    f.repeat({ local: kc }, () => {
-      for (let c = 0; c < nv; c++) f.get(pb).vload(c * 16).set(bv[c]);
-      for (let c = 0; c < ns; c++) f.get(pb).f32load((nv * 4 + c) * 4).set(bs[c]);
+    const sbB = (pack ? nc : s.sbk) * 4;
+    // one k step at immediate offsets (u steps ahead of pa, pb)
+    const step = (u: number) => {
+      for (let c = 0; c < nv; c++) f.get(pb).vload(u * sbB + c * 16).set(bv[c]);
+      for (let c = 0; c < ns; c++) f.get(pb).f32load(u * sbB + (nv * 4 + c) * 4).set(bs[c]);
       for (let r = 0; r < rows; r++) {
-        const off = r * s.sai * 4;
+        const off = r * s.sai * 4 + u * s.sak * 4;
         if (nv > 0) {
           f.get(pa).vsplatload(off).set(av);
           if (s.fma) for (let c = 0; c < nv; c++) f.get(av).get(bv[c]).get(acc[r][c]).vmadd().set(acc[r][c]);
@@ -161,7 +159,11 @@ export function gemmKernel(s: GemmSpec): Fn {
           for (let c = 0; c < ns; c++) f.get(accS[r][c]).get(as).get(bs[c]).fmul().fadd().set(accS[r][c]);
         }
       }
-      f.inc(pa, s.sak * 4).inc(pb, pack ? nc * 4 : s.sbk * 4);
+    };
+    // k in order (unrolling this loop halved the speed: V8 then spills)
+    f.repeat({ local: kc }, () => {
+      step(0);
+      f.inc(pa, s.sak * 4).inc(pb, sbB);
     });
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < nv; c++) {
@@ -183,89 +185,116 @@ export function gemmKernel(s: GemmSpec): Fn {
     }
   };
   // all row tiles of one column tile within the current row block
-  const rows = (nc: number) => {
+  const rows = (nc: number, cont: boolean) => {
     f.get(ma).set(ia).get(jc).set(ic).get(jr).set(ir);
     f.repeat({ local: mTiles }, () => {
-      tile(MR, nc);
+      tile(MR, nc, cont);
       f.inc(ia, MR * s.sai * 4).inc(ic, MR * s.sci * 4).inc(ir, MR * sri * 4);
     });
     for (let r = 1; r < MR; r++) {
       f.get(mRem).i32(r).eq().if();
-      tile(r, nc);
+      tile(r, nc, cont);
       f.end();
     }
   };
   const nJ = Math.floor(s.N / NR);
   const nRem = s.N % NR;
   // one row block [ma.., mRows rows] x all columns, k range [ka.., kc]
-  const rowBlock = () => {
+  const rowBlock = (cont: boolean) => {
     f.get(mRows).i32(MR).divU().set(mTiles);
     f.get(mRows).i32(MR).remU().set(mRem);
     f.get(mcPtr).set(jc).get(mr).set(jr).get(BIAS).set(jbias);
-    if (pack) f.get(SCR).get(kDone).i32(NR * 4).mul().add().set(jb);
+    if (pack) f.get(SCR).set(jb);
     else f.get(kb).set(jb);
     f.repeat(nJ, () => {
-      rows(NR);
+      rows(NR, cont);
       if (pack) f.incBy(jb, panel);
       else f.inc(jb, NR * 4);
       f.inc(jc, NR * 4).inc(jr, NR * 4).inc(jbias, NR * 4);
     });
     if (nRem > 0) {
       // the partial panel: after the nJ full ones, nRem wide
-      if (pack) f.get(SCR).get(panel).i32(nJ).mul().add().get(kDone).i32(nRem * 4).mul().add().set(jb);
-      rows(nRem);
+      if (pack) f.get(SCR).get(panel).i32(nJ).mul().add().set(jb);
+      rows(nRem, cont);
     }
   };
-  /** B (this batch, at b2b) into panels: [jt][k][NR], then the partial panel [k][nRem] */
+  /**
+   * This k block of B (kc rows at kb) into panels: [jt][kc][NR], then the
+   * partial panel [kc][nRem]. Eight rows at a time, every panel's slice of
+   * them: reading one panel down all K rows (rows 1.5-2 KB apart) thrashed
+   * the caches and cost more than the multiply for N = 512.
+   */
   const packB = () => {
-    f.get(KK).i32(NR * 4).mul().set(panel);
-    f.get(SCR).set(pd);
-    const copyPanels = (count: number, width: number, firstCol: number) => {
-      if (count === 0 || width === 0) return;
-      f.for(count, (jt) => {
-        f.get(b2b).get(jt).i32(NR * 4).mul().add().i32(firstCol * 4).add().set(ps);
-        f.repeat({ local: KK }, () => {
-          for (let c = 0; c < width >> 2; c++) f.get(pd).get(ps).vload(c * 16).vstore(c * 16);
-          for (let c = 0; c < (width & 3); c++) f.get(pd).get(ps).f32load(((width & ~3) + c) * 4).f32store(((width & ~3) + c) * 4);
-          f.inc(ps, s.sbk * 4).inc(pd, width * 4);
+    f.get(kc).i32(NR * 4).mul().set(panel);
+    f.get(kb).set(ps);
+    f.i32(0).set(pd); // rows packed so far in this block
+    const copyRows = (rowsPer: number) => {
+      const panels = (count: number, width: number, firstCol: number) => {
+        if (count === 0 || width === 0) return;
+        f.for(count, (jt) => {
+          // dst = SCR + (firstCol ? nJ * panel : jt * panel) + pd * width * 4
+          f.get(SCR).get(panel).get(jt).i32(firstCol > 0 ? nJ : 0).add().mul().add().get(pd).i32(width * 4).mul().add().set(ia);
+          f.get(ps).get(jt).i32(NR * 4).mul().add().i32(firstCol * 4).add().set(ic);
+          for (let r = 0; r < rowsPer; r++) {
+            for (let c = 0; c < width >> 2; c++) f.get(ia).get(ic).vload(r * s.sbk * 4 + c * 16).vstore((r * width + c * 4) * 4);
+            for (let c = 0; c < (width & 3); c++) {
+              const o = (width & ~3) + c;
+              f.get(ia).get(ic).f32load((r * s.sbk + o) * 4).f32store((r * width + o) * 4);
+            }
+          }
         });
-      });
+      };
+      panels(nJ, NR, 0);
+      panels(nRem > 0 ? 1 : 0, nRem, nJ * NR);
+      f.inc(ps, rowsPer * s.sbk * 4).inc(pd, rowsPer);
     };
-    copyPanels(nJ, NR, 0);
-    copyPanels(nRem > 0 ? 1 : 0, nRem, nJ * NR);
+    f.get(kc).i32(8).divU().set(mTiles);
+    f.repeat({ local: mTiles }, () => copyRows(8));
+    f.get(kc).i32(8).remU().set(mTiles);
+    f.repeat({ local: mTiles }, () => copyRows(1));
   };
   f.get(A).set(ba).get(B).set(bb).get(C).set(bc).get(RES).set(br);
   f.repeat({ local: NB }, () => {
     f.get(ba).set(b2a).get(bb).set(b2b).get(bc).set(b2c).get(br).set(b2r);
     f.repeat(s.nb2 ?? 1, () => {
-      if (pack) packB();
       // k blocks
-      f.i32(0).set(kDone);
       f.get(b2a).set(ka).get(b2b).set(kb).get(KK).set(kLeft).i32(1).set(first);
       f.block().loop();
       {
         if (KC) f.i32(KC).get(kLeft).get(kLeft).i32(KC).geS().select().set(kc);
         else f.get(kLeft).set(kc);
-        // row blocks
-        f.get(ka).set(ma).get(b2c).set(mcPtr).get(b2r).set(mr).get(M).set(mLeft);
-        f.block().loop();
-        {
-          f.get(mLeft).i32(0).leS().brIf(1);
-          if (MC) f.i32(MC).get(mLeft).get(mLeft).i32(MC).geS().select().set(mRows);
-          else f.get(mLeft).set(mRows);
-          rowBlock();
-          f.get(mLeft).get(mRows).sub().set(mLeft);
-          f.get(ma).get(mRows).i32(s.sai * 4).mul().add().set(ma);
-          f.get(mcPtr).get(mRows).i32(s.sci * 4).mul().add().set(mcPtr);
-          f.get(mr).get(mRows).i32(sri * 4).mul().add().set(mr);
-          f.br(0);
+        if (pack) packB();
+        // row blocks: the first k block starts the sums, later ones continue them
+        // (two copies of the loop nest: a branch inside the tile costs V8 registers)
+        const rowBlocks = (cont: boolean) => {
+          f.get(ka).set(ma).get(b2c).set(mcPtr).get(b2r).set(mr).get(M).set(mLeft);
+          f.block().loop();
+          {
+            f.get(mLeft).i32(0).leS().brIf(1);
+            if (MC) f.i32(MC).get(mLeft).get(mLeft).i32(MC).geS().select().set(mRows);
+            else f.get(mLeft).set(mRows);
+            rowBlock(cont);
+            f.get(mLeft).get(mRows).sub().set(mLeft);
+            f.get(ma).get(mRows).i32(s.sai * 4).mul().add().set(ma);
+            f.get(mcPtr).get(mRows).i32(s.sci * 4).mul().add().set(mcPtr);
+            f.get(mr).get(mRows).i32(sri * 4).mul().add().set(mr);
+            f.br(0);
+          }
+          f.end().end();
+        };
+        if (KC) {
+          f.get(first).if();
+          rowBlocks(false);
+          f.else();
+          rowBlocks(true);
+          f.end();
+        } else {
+          rowBlocks(false);
         }
-        f.end().end();
         f.i32(0).set(first);
         f.get(kLeft).get(kc).sub().tee(kLeft).i32(0).leS().brIf(1);
         f.get(ka).get(kc).i32(s.sak * 4).mul().add().set(ka);
         f.get(kb).get(kc).i32(s.sbk * 4).mul().add().set(kb);
-        f.get(kDone).get(kc).add().set(kDone);
         f.br(0);
       }
       f.end().end();

@@ -20,6 +20,7 @@ import type { Fn } from './fn.ts';
 import { geluKernel, layerNormBackKernel, layerNormKernel, softmaxBackKernel, softmaxKernel } from './kernels-block.ts';
 import { colSumKernel, embedBackKernel, embedKernel, logpEntBackKernel, logpEntKernel } from './kernels-embed-head.ts';
 import { copyKernel, gemmKernel, type CopySpec, type GemmSpec } from './kernels-gemm.ts';
+import { adamwKernel } from './kernels-optim.ts';
 import { wasmSimdSupported } from './simd.ts';
 import { buildModule } from './writer.ts';
 
@@ -81,6 +82,11 @@ export class Kernels {
     return out;
   }
 
+  /** whether a tensor's data lives in this heap (not on another backend) */
+  onHeap(t: tf.Tensor): boolean {
+    return this.be.dataIdMap.get(t.dataId) !== undefined;
+  }
+
   /** byte offset of a tensor's data in the heap */
   ptr(t: tf.Tensor): number {
     const d = this.be.dataIdMap.get(t.dataId);
@@ -123,11 +129,13 @@ export class Kernels {
   ): (x: number, mean: number, rstd: number, g: number, dy: number, dx: number, dg: number, db: number, rows: number) => void {
     return this.compile(`lnb${D}:${accumulate}`, () => layerNormBackKernel(D, accumulate), label);
   }
-  gelu(label = 'gelu'): (u: number, y: number, n: number) => void {
-    return this.compile('gelu', () => geluKernel(false), label);
+  /** saveT: also store tanh(.) to tOut, for geluBack(true) */
+  gelu(saveT = false, label = 'gelu'): (u: number, y: number, n: number, tOut?: number) => void {
+    return this.compile(`gelu${saveT}`, () => geluKernel(false, saveT), label);
   }
-  geluBack(label = 'gelu.back'): (u: number, dy: number, du: number, n: number) => void {
-    return this.compile('gelub', () => geluKernel(true), label);
+  /** savedT: read tanh(.) from the forward's tOut instead of recomputing it */
+  geluBack(savedT = false, label = 'gelu.back'): (u: number, dy: number, du: number, n: number, t?: number) => void {
+    return this.compile(`gelub${savedT}`, () => geluKernel(true, savedT), label);
   }
   softmax(H: number, TQ: number, L: number, label = 'softmax'): (s: number, p: number, offs: number, nb: number, q0: number) => void {
     return this.compile(`sm${H}:${TQ}:${L}`, () => softmaxKernel(H, TQ, L), label);
@@ -146,6 +154,10 @@ export class Kernels {
   }
   logpEnt(V: number, label = 'logp+entropy'): (lg: number, tg: number, logp: number, ent: number, lp: number, rows: number, invTemp: number) => void {
     return this.compile(`lpe${V}`, () => logpEntKernel(V), label);
+  }
+  /** one AdamW update (kernels-optim.ts); consts points at ADAMW_CONSTS as f32 */
+  adamw(label = 'adamw'): (p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, n: number, consts: number) => void {
+    return this.compile('adamw', () => adamwKernel(), label);
   }
   logpEntBack(V: number, label = 'logp+entropy.back'): (lg: number, tg: number, dlogp: number, dent: number, dl: number, rows: number, invTemp: number) => void {
     return this.compile(`lpeb${V}`, () => logpEntBackKernel(V), label);
