@@ -37,3 +37,20 @@ export function unfairKernel(kernel: string | null | undefined, cpuinfo: string)
     return `OpenBLAS runs its generic '${kernel}' kernel on a CPU with AVX2 (set OPENBLAS_CORETYPE=${bestCoretype(cpuinfo)})`;
   return null;
 }
+
+/**
+ * The OPENBLAS_CORETYPE the torch reference runs with, and how it was chosen.
+ * The CPU's best kernel, whatever OPENBLAS_CORETYPE the environment carries
+ * (a machine image may preset a slower one, e.g. Haswell on an AVX-512 CPU:
+ * 156 against 112 ms a training step here), unless the bench's own variable
+ * RLGRID_BENCH_OPENBLAS_CORETYPE forces one.
+ */
+export function referenceCoretype(cpuinfo: string, env: Record<string, string | undefined>): { coretype: string | undefined; how: string } {
+  const forced = env.RLGRID_BENCH_OPENBLAS_CORETYPE;
+  if (forced) return { coretype: forced, how: `OPENBLAS_CORETYPE=${forced} forced by RLGRID_BENCH_OPENBLAS_CORETYPE` };
+  const best = bestCoretype(cpuinfo);
+  const inherited = env.OPENBLAS_CORETYPE;
+  if (!best) return { coretype: inherited, how: inherited ? `OPENBLAS_CORETYPE=${inherited} from the environment` : 'chosen by OpenBLAS' };
+  const replaced = inherited && inherited !== best ? `; the environment's OPENBLAS_CORETYPE=${inherited} replaced` : '';
+  return { coretype: best, how: `OPENBLAS_CORETYPE=${best}, this CPU's best, set by the bench${replaced}` };
+}

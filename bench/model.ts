@@ -11,8 +11,9 @@
 // tensorflow when installed); RLGRID_BENCH_PROFILE=1 prints a per-kernel
 // profile of one training step and one generation (fast path only);
 // RLGRID_TORCH_REF=path/to/torch_ref.py (default ../shared/bench/torch_ref.py
-// from the project root). torch runs with OpenBLAS's kernel for this CPU
-// (OPENBLAS_CORETYPE, unless set by the caller) and no ratio is printed when
+// from the project root). torch runs with OpenBLAS's best kernel for this CPU
+// (OPENBLAS_CORETYPE set for that command, replacing the environment's;
+// RLGRID_BENCH_OPENBLAS_CORETYPE forces another) and no ratio is printed when
 // OpenBLAS still runs a generic kernel on an AVX2 CPU. Numbers are medians over the
 // iterations; on a shared machine, run it a few times.
 import { execFileSync } from 'node:child_process';
@@ -21,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { bestCoretype, unfairKernel } from './blas.ts';
+import { referenceCoretype, unfairKernel } from './blas.ts';
 import { initBackend, type BackendName } from '../src/nn/backend.ts';
 import { kernels } from '../src/nn/wasm/runtime.ts';
 import { createModel, disposeModel, paramCount, score, tokenLogProbsAndEntropy, usesFastPath, type Model, type ModelConfig } from '../src/nn/model/index.ts';
@@ -202,11 +203,9 @@ function runTorch(): TorchRef | string {
     return `${py} cannot import torch (apt-get install python3-torch libopenblas0)`;
   }
   const cpuinfo = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
-  // the CPU's own OpenBLAS kernel, for this command only, unless the caller chose one
-  const env = { ...process.env };
-  const chosen = env.OPENBLAS_CORETYPE ? `OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE} (caller's)` : null;
-  const best = bestCoretype(cpuinfo);
-  if (!env.OPENBLAS_CORETYPE && best) env.OPENBLAS_CORETYPE = best;
+  // the CPU's best OpenBLAS kernel, for this command only (bench/blas.ts says why)
+  const { coretype, how } = referenceCoretype(cpuinfo, process.env);
+  const env = { ...process.env, OPENBLAS_CORETYPE: coretype };
   const text = execFileSync(py, [ref, '1'], { encoding: 'utf8', timeout: 600_000, env });
   const out: TorchRef = { times: {}, kernel: null, unfair: null };
   for (const line of text.split('\n')) {
@@ -214,7 +213,6 @@ function runTorch(): TorchRef | string {
     const o = JSON.parse(line) as { name?: string; med_ms?: number; min_ms?: number; tok_per_s?: number; torch?: string; blas_kernel?: string | null };
     if (o.torch) {
       out.kernel = o.blas_kernel ?? null;
-      const how = chosen ?? (best ? `OPENBLAS_CORETYPE=${best} set by the bench` : 'chosen by OpenBLAS');
       console.log(`  torch ${o.torch}, 1 thread, OpenBLAS kernel ${out.kernel ?? 'unknown'} (${how}; ${ref})`);
     }
     if (o.name && o.med_ms !== undefined && o.tok_per_s !== undefined) out.times[o.name] = { med_ms: o.med_ms, min_ms: o.min_ms ?? o.med_ms, tok_per_s: o.tok_per_s };

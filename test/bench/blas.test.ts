@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { bestCoretype, cpuFlags, unfairKernel } from '../../bench/blas.ts';
+import { bestCoretype, cpuFlags, referenceCoretype, unfairKernel } from '../../bench/blas.ts';
 
 // /proc/cpuinfo excerpts: an AVX-512 Xeon (what OpenBLAS 0.3.21 misreads as Prescott), an AVX2 EPYC, an SSE4 CPU
 const xeon = 'processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu sse2 ssse3 fma avx avx2 avx512f avx512bw avx512_bf16 amx_tile\n\nprocessor\t: 1\nflags\t\t: fpu\n';
@@ -29,5 +29,19 @@ describe('bench/blas: a fair OpenBLAS kernel for the torch reference', () => {
   it('accepts any kernel on a CPU without AVX2', () => {
     assert.equal(unfairKernel('Prescott', old), null);
     assert.equal(unfairKernel(null, old), null);
+  });
+  it("runs torch with the CPU's best kernel even when the environment presets another; the bench's own variable forces one", () => {
+    assert.deepEqual(referenceCoretype(xeon, { OPENBLAS_CORETYPE: 'Haswell' }), {
+      coretype: 'SkylakeX',
+      how: "OPENBLAS_CORETYPE=SkylakeX, this CPU's best, set by the bench; the environment's OPENBLAS_CORETYPE=Haswell replaced",
+    });
+    assert.equal(referenceCoretype(xeon, {}).coretype, 'SkylakeX');
+    assert.equal(referenceCoretype(epyc, { OPENBLAS_CORETYPE: 'Zen' }).how, "OPENBLAS_CORETYPE=Zen, this CPU's best, set by the bench");
+    assert.deepEqual(referenceCoretype(xeon, { OPENBLAS_CORETYPE: 'Haswell', RLGRID_BENCH_OPENBLAS_CORETYPE: 'Prescott' }), {
+      coretype: 'Prescott',
+      how: 'OPENBLAS_CORETYPE=Prescott forced by RLGRID_BENCH_OPENBLAS_CORETYPE',
+    });
+    assert.deepEqual(referenceCoretype(old, { OPENBLAS_CORETYPE: 'Core2' }), { coretype: 'Core2', how: 'OPENBLAS_CORETYPE=Core2 from the environment' });
+    assert.deepEqual(referenceCoretype(old, {}), { coretype: undefined, how: 'chosen by OpenBLAS' });
   });
 });
