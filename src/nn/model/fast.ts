@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { kernels, type Kernels } from '../wasm/runtime.ts';
 import { L_FC1B, L_FC1W, L_FC2B, L_FC2W, L_LN1B, L_LN1G, L_LN2B, L_LN2G, L_OB, L_OW, L_QKVB, L_QKVW, P_WPE, P_WTE, fin, lp, type Model } from './params.ts';
-import { Layout, backPlan, fwdLayout, layerOut, paramPtrs, plan, type FwdLayout, type Plan } from './plans.ts';
+import { Layout, backPlan, dims, fwdLayout, layerOut, paramPtrs, plan, type FwdLayout, type Plan } from './plans.ts';
 
 interface FwdOpts {
   /** where K^T goes for each layer (KV cache) and its row stride; default the arena */
@@ -61,12 +61,7 @@ function fastBackward(K: Kernels, model: Model, T: number, B: number, fl: FwdLay
   const w = paramPtrs(K, model);
   const bp = backPlan(K, cfg, T);
   const N = B * T;
-  const D = cfg.d_model;
-  const H = cfg.heads;
-  const DH = D / H;
-  const F = cfg.mlp_ratio * D;
-  const V = cfg.vocab;
-  const D3 = 3 * D;
+  const { D, H, DH, F, V, D3 } = dims(cfg);
   const grads = model.params.map((p) => K.alloc(p.shape));
   const g = grads.map((t) => K.ptr(t));
   const lay = new Layout();

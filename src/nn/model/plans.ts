@@ -70,14 +70,15 @@ function cfgKey(cfg: ModelConfig): string {
   return `${cfg.vocab}:${cfg.context}:${cfg.d_model}:${cfg.heads}:${cfg.layers}:${cfg.mlp_ratio}`;
 }
 
+/** The model's dimensions under the names the kernels' comments use. */
+export function dims(cfg: ModelConfig): { D: number; H: number; DH: number; F: number; V: number; D3: number } {
+  const D = cfg.d_model;
+  return { D, H: cfg.heads, DH: D / cfg.heads, F: cfg.mlp_ratio * D, V: cfg.vocab, D3: 3 * D };
+}
+
 export function plan(K: Kernels, cfg: ModelConfig, T: number, LK: number): Plan {
   return cached(K, `fwd:${cfgKey(cfg)}:${T}:${LK}`, () => {
-    const D = cfg.d_model;
-    const H = cfg.heads;
-    const DH = D / H;
-    const F = cfg.mlp_ratio * D;
-    const V = cfg.vocab;
-    const D3 = 3 * D;
+    const { D, H, DH, F, V, D3 } = dims(cfg);
     return {
       T,
       LK,
@@ -261,12 +262,7 @@ export interface DecodePlan {
 
 export function decodePlan(K: Kernels, cfg: ModelConfig, C: number): DecodePlan {
   return cached(K, `dec:${cfgKey(cfg)}:${C}`, () => {
-    const D = cfg.d_model;
-    const H = cfg.heads;
-    const DH = D / H;
-    const F = cfg.mlp_ratio * D;
-    const V = cfg.vocab;
-    const D3 = 3 * D;
+    const { D, H, DH, F, V, D3 } = dims(cfg);
     return {
       embed: K.embed(1, D, cfg.context),
       ln: K.layerNorm(D, LN_EPS),
