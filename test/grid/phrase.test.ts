@@ -1,7 +1,7 @@
 // grids/phrase/: world v2's study grids are arith's with the world, the base
 // model and the entropy targets changed, nothing else (every other config
-// field, every row and seed the same), and .ci/run runs and checks the CI
-// grids that have golden tables.
+// field, every row and seed the same); .ci/run runs and checks the CI grids
+// that have golden tables.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -55,13 +55,12 @@ describe('grids/phrase (world v2)', () => {
     );
   });
 
-  it('.ci/run runs every CI grid, and checks each golden table against its grid', () => {
+  it('.ci/run checks a golden table for every grid it runs (but the smoke grid), and runs the grid of every golden table', () => {
     const script = fs.readFileSync(path.join(REPO, '.ci/run'), 'utf8');
     const loop = /for g in ([\w -]+); do/.exec(script);
     assert.ok(loop, 'the grid loop of .ci/run');
     const grids = loop[1].trim().split(/\s+/);
-    const ciGrids = fs.readdirSync(path.join(REPO, 'grids/ci')).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
-    assert.deepEqual([...grids].sort(), [...ciGrids].sort());
+    for (const g of grids) assert.ok(fs.existsSync(path.join(REPO, `grids/ci/${g}.yaml`)), `grids/ci/${g}.yaml`);
     const golden = fs.readdirSync(path.join(REPO, 'grids/ci/golden')).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
     for (const g of golden) assert.ok(grids.includes(g), `golden ${g}.json without a CI grid`);
     for (const g of grids.filter((x) => x !== 'smoke-table2')) assert.ok(golden.includes(g), `CI grid ${g} without a golden table`);
