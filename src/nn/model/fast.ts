@@ -77,11 +77,15 @@ function fastBackward(K: Kernels, model: Model, T: number, B: number, fl: FwdLay
   const scratch = K.alloc([lay.floats]);
   const s = K.ptr(scratch);
   const pk = s + pack;
+  // a linear layer y = x W + b, backward: dW = x^T dy, db = colsum(dy), dx = dy W^T (W^T built in wT)
+  const linearBack = (x: number, dy: number, wi: number, bi: number, dx: number, din: number, dout: number): void => {
+    bp.dW(din, dout)(x, dy, g[wi], 0, 0, din, 1, N, pk);
+    bp.colSum(dout)(dy, g[bi], N);
+    bp.transpose(din, dout)(w[wi], s + wT, 1);
+    bp.dX(din, dout)(dy, s + wT, dx, 0, 0, N, 1, dout, pk);
+  };
   // head
-  bp.dW(D, V)(base + fl.hf, dlogits, g[fin(cfg, 2)], 0, 0, D, 1, N, pk);
-  bp.colSum(V)(dlogits, g[fin(cfg, 3)], N);
-  bp.transpose(D, V)(w[fin(cfg, 2)], s + wT, 1);
-  bp.dX(D, V)(dlogits, s + wT, s + dh, 0, 0, N, 1, V, pk);
+  linearBack(base + fl.hf, dlogits, fin(cfg, 2), fin(cfg, 3), s + dh, D, V);
   K.zero(g[fin(cfg, 0)], D);
   K.zero(g[fin(cfg, 1)], D);
   bp.lnBackSet(base + fl.xL, base + fl.meanf, base + fl.rstdf, w[fin(cfg, 0)], s + dh, s + dres, g[fin(cfg, 0)], g[fin(cfg, 1)], N);
@@ -89,23 +93,14 @@ function fastBackward(K: Kernels, model: Model, T: number, B: number, fl: FwdLay
     const b = fl.layers[l];
     if (b.gt < 0) throw new Error('fastBackward needs a training layout (distinct buffers, GELU tanh kept)');
     // MLP: out = xmid + gelu(ln2(xmid) W1 + b1) W2 + b2
-    bp.dW(F, D)(base + b.g, s + dres, g[lp(l, L_FC2W)], 0, 0, F, 1, N, pk);
-    bp.colSum(D)(s + dres, g[lp(l, L_FC2B)], N);
-    bp.transpose(F, D)(w[lp(l, L_FC2W)], s + wT, 1);
-    bp.dX(F, D)(s + dres, s + wT, s + dg, 0, 0, N, 1, D, pk);
+    linearBack(base + b.g, s + dres, lp(l, L_FC2W), lp(l, L_FC2B), s + dg, F, D);
     bp.gelu(base + b.u, s + dg, s + dg, N * F, base + b.gt);
-    bp.dW(D, F)(base + b.h2, s + dg, g[lp(l, L_FC1W)], 0, 0, D, 1, N, pk);
-    bp.colSum(F)(s + dg, g[lp(l, L_FC1B)], N);
-    bp.transpose(D, F)(w[lp(l, L_FC1W)], s + wT, 1);
-    bp.dX(D, F)(s + dg, s + wT, s + dh, 0, 0, N, 1, F, pk);
+    linearBack(base + b.h2, s + dg, lp(l, L_FC1W), lp(l, L_FC1B), s + dh, D, F);
     K.zero(g[lp(l, L_LN2G)], D);
     K.zero(g[lp(l, L_LN2B)], D);
     bp.lnBackAcc(base + b.xmid, base + b.mean2, base + b.rstd2, w[lp(l, L_LN2G)], s + dh, s + dres, g[lp(l, L_LN2G)], g[lp(l, L_LN2B)], N);
     // attention: xmid = x + attn(ln1(x)) Wo + bo
-    bp.dW(D, D)(base + b.att, s + dres, g[lp(l, L_OW)], 0, 0, D, 1, N, pk);
-    bp.colSum(D)(s + dres, g[lp(l, L_OB)], N);
-    bp.transpose(D, D)(w[lp(l, L_OW)], s + wT, 1);
-    bp.dX(D, D)(s + dres, s + wT, s + datt, 0, 0, N, 1, D, pk);
+    linearBack(base + b.att, s + dres, lp(l, L_OW), lp(l, L_OB), s + datt, D, D);
     const qkv = base + b.qkv;
     bp.vtCopy(qkv + 2 * D * 4, s + vt, B);
     bp.dP(s + datt, s + vt, s + dP, 0, 0, T, B, DH);
@@ -113,10 +108,7 @@ function fastBackward(K: Kernels, model: Model, T: number, B: number, fl: FwdLay
     bp.dQ(s + dP, qkv + D * 4, s + dqkv, 0, 0, T, B, T);
     bp.dK(s + dP, qkv, s + dqkv + D * 4, 0, 0, T, B, T);
     bp.dV(base + b.p, s + datt, s + dqkv + 2 * D * 4, 0, 0, T, B, T);
-    bp.dW(D, D3)(base + b.h1, s + dqkv, g[lp(l, L_QKVW)], 0, 0, D, 1, N, pk);
-    bp.colSum(D3)(s + dqkv, g[lp(l, L_QKVB)], N);
-    bp.transpose(D, D3)(w[lp(l, L_QKVW)], s + wT, 1);
-    bp.dX(D, D3)(s + dqkv, s + wT, s + dh, 0, 0, N, 1, D3, pk);
+    linearBack(base + b.h1, s + dqkv, lp(l, L_QKVW), lp(l, L_QKVB), s + dh, D, D3);
     K.zero(g[lp(l, L_LN1G)], D);
     K.zero(g[lp(l, L_LN1B)], D);
     bp.lnBackAcc(base + b.x, base + b.mean1, base + b.rstd1, w[lp(l, L_LN1G)], s + dh, s + dres, g[lp(l, L_LN1G)], g[lp(l, L_LN1B)], N);
