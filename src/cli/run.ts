@@ -267,6 +267,9 @@ export function register(program: Command): void {
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
+          // once stopping, a repeated Ctrl-C between the jobs' end and the exit has nothing left to
+          // kill: absorb it, so the run still exits 130/143 instead of dying of the default handler
+          if (signals > 0) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => undefined);
           progress?.stop();
         }
         if (opts.json) return afterRun({ store, plan, summary, check: opts.check !== false, json: true }, exitCodeOf(summary));
