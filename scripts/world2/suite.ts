@@ -12,8 +12,8 @@ import { buildPhrase } from '../../src/tasks/world.ts';
 const [dir, worldName, over] = process.argv.slice(2);
 await initBackend('auto', 1);
 const { model } = loadModel(path.resolve(dir));
-// design 2's trial world is not registered: build it by name
-const world = worldName === 'phrase-global-tail' ? buildPhrase('global-tail') : getTaskWorld(worldName);
+// the trial designs are not registered: build them by name
+const world = worldName.startsWith('phrase-') ? buildPhrase(worldName) : getTaskWorld(worldName);
 const opts = { ...DEFAULT_SUITE, ...(over ? JSON.parse(over) : {}) };
 const t0 = performance.now();
 const r = mechanismSuite(model, world, opts, (s) => process.stderr.write(`${s}  [${((performance.now() - t0) / 1000).toFixed(0)} s]\n`));

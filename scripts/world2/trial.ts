@@ -1,7 +1,7 @@
 // A design trial of docs/task-world.md (world v2) without registering a
 // world: builds the phrase world with the given separator order, pretrains a
 // base model into a directory, and runs the mechanism suite on it.
-// npx tsx scripts/world2/trial.ts <global-tail|permuted> <out dir> <steps> '<suite options JSON>'
+// npx tsx scripts/world2/trial.ts <design name of PHRASE_DESIGNS> <out dir> <steps> '<suite options JSON>'
 import path from 'node:path';
 import { initBackend } from '../../src/nn/backend.ts';
 import { saveModel } from '../../src/grpo/state.ts';
@@ -9,13 +9,12 @@ import { DEFAULT_SUITE, mechanismSuite } from '../../src/grpo/mechanism.ts';
 import { DEFAULT_PRETRAIN, pretrainModel, worldStats } from '../../src/grpo/pretrain.ts';
 import { rewardOf, sampleAll } from '../../src/grpo/rollout.ts';
 import { buildPhrase } from '../../src/tasks/world.ts';
-import type { PhraseOrder } from '../../src/tasks/phrase.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { DEFAULT_JOB } from '../../src/config/job.ts';
 
 const [how, out, steps, over] = process.argv.slice(2);
 const env = await initBackend('auto', 1);
-const world = buildPhrase(how as PhraseOrder);
+const world = buildPhrase(how);
 const cfg = { ...DEFAULT_PRETRAIN, steps: Number(steps) };
 const t0 = performance.now();
 const log = (s: string) => process.stderr.write(`${s}  [${((performance.now() - t0) / 1000).toFixed(0)} s]\n`);

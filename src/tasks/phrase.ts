@@ -14,7 +14,7 @@ import { type ErrorRates, type Fork, type Trace, corruptingChooser, lit } from '
 /** The separators: 24 symbols of their own (the arith alphabet has no capitals). */
 export const PHRASE_SEPS = 'ABCDEFGHIJKLMNOPQRSTUVWX';
 
-/** Probability of a context's most likely separator. */
+/** Probability of a context's most likely separator (world `phrase` v1). */
 export const PHRASE_TOP = 0.75;
 
 /** Zipf exponent of the tail (ranks 2..24) that shares the rest. */
@@ -23,16 +23,19 @@ export const PHRASE_ZIPF = 1.0;
 /** Step indices above this share one context (long traces are few). */
 const MAX_STEP_CONTEXT = 5;
 
-/** Fork error rates are arith's times this (less entropy in the reward-deciding forks). */
+/** Fork error rates are arith's times this (less entropy in the reward-deciding forks; world `phrase` v1). */
 export const PHRASE_RATE_SCALE = 0.75;
 
-/** Probabilities by rank: PHRASE_TOP, then a Zipf tail summing to 1 - PHRASE_TOP. */
-export const PHRASE_RANK_PROBS: readonly number[] = (() => {
+/** Probabilities by rank: `top`, then a Zipf tail summing to 1 - top. */
+export function rankProbs(top: number): readonly number[] {
   const n = PHRASE_SEPS.length - 1;
   const w = Array.from({ length: n }, (_, i) => 1 / (i + 1) ** PHRASE_ZIPF);
   const z = w.reduce((a, b) => a + b, 0);
-  return Object.freeze([PHRASE_TOP, ...w.map((x) => ((1 - PHRASE_TOP) * x) / z)]);
-})();
+  return Object.freeze([top, ...w.map((x) => ((1 - top) * x) / z)]);
+}
+
+/** World `phrase` v1's probabilities by rank. */
+export const PHRASE_RANK_PROBS: readonly number[] = rankProbs(PHRASE_TOP);
 
 /**
  * How a context orders the separators. 'permuted' (world `phrase` v1): a
@@ -47,6 +50,30 @@ export type PhraseOrder = 'permuted' | 'global-tail';
 /** Symbols whose order a context decides under 'global-tail'. */
 export const PHRASE_HEAD = 4;
 
+/** One design of the world (docs/task-world.md): the separators' order and mode probability, the forks' error scale. */
+export interface PhraseDesign {
+  order: PhraseOrder;
+  /** probability of a context's most likely separator */
+  top: number;
+  /** fork error rates are arith's times this */
+  rateScale: number;
+}
+
+/**
+ * The designs, by world name. `phrase` is the registered world (design 1);
+ * the others are trials of docs/task-world.md (scripts/world2/trial.ts).
+ */
+export const PHRASE_DESIGNS: Readonly<Record<string, PhraseDesign>> = Object.freeze({
+  phrase: { order: 'permuted', top: PHRASE_TOP, rateScale: PHRASE_RATE_SCALE },
+  // designs 2 and 4: a tail rare in every context
+  'phrase-global-tail': { order: 'global-tail', top: PHRASE_TOP, rateScale: PHRASE_RATE_SCALE },
+  // design 5: design 4 with more of the entropy at neutral positions (a
+  // flatter separator head) and less at the reward-deciding forks
+  'phrase-d5': { order: 'global-tail', top: 0.6, rateScale: 0.5 },
+});
+
+const V1 = PHRASE_DESIGNS.phrase;
+
 const dists = new Map<string, ReadonlyArray<readonly [string, number]>>();
 
 /** The context key of a separator: family, step index (capped), last character before it. */
@@ -54,30 +81,31 @@ export function phraseContext(family: string, step: number, before: string): str
   return `${family}/${Math.min(step, MAX_STEP_CONTEXT)}/${before}`;
 }
 
-/** The separator distribution of a context, most likely first: a fixed seeded permutation of PHRASE_SEPS per context. */
-export function phraseDistribution(context: string, how: PhraseOrder = 'permuted'): ReadonlyArray<readonly [string, number]> {
-  const key = `${how}:${context}`;
+/** The separator distribution of a context, most likely first (the design's order of PHRASE_SEPS, its rank probabilities). */
+export function phraseDistribution(context: string, design: PhraseDesign = V1): ReadonlyArray<readonly [string, number]> {
+  const key = `${design.order}:${design.top}:${context}`;
   let d = dists.get(key);
   if (!d) {
     let order: string[];
-    if (how === 'permuted') order = Rng.derived(0, `phrase/context/${context}`).shuffled([...PHRASE_SEPS]);
+    const probs = rankProbs(design.top);
+    if (design.order === 'permuted') order = Rng.derived(0, `phrase/context/${context}`).shuffled([...PHRASE_SEPS]);
     else {
       const global = Rng.derived(0, 'phrase/global-order').shuffled([...PHRASE_SEPS]);
       order = [...Rng.derived(0, `phrase/head/${context}`).shuffled(global.slice(0, PHRASE_HEAD)), ...global.slice(PHRASE_HEAD)];
     }
-    d = Object.freeze(order.map((c, i) => Object.freeze([c, PHRASE_RANK_PROBS[i]] as const)));
+    d = Object.freeze(order.map((c, i) => Object.freeze([c, probs[i]] as const)));
     dists.set(key, d);
   }
   return d;
 }
 
-function neutralFork(context: string, how: PhraseOrder): Fork {
-  const dist = phraseDistribution(context, how);
+function neutralFork(context: string, design: PhraseDesign): Fork {
+  const dist = phraseDistribution(context, design);
   return { kind: 'fork', value: dist[0][0], alts: [], hard: false, charset: PHRASE_SEPS, width: 1, neutral: dist };
 }
 
 /** Arith's trace of the prompt with each ";" before the answer turned into a neutral separator choice. */
-export function* phrasedTrace(fam: Family, prompt: string, how: PhraseOrder = 'permuted'): Trace {
+export function* phrasedTrace(fam: Family, prompt: string, design: PhraseDesign = V1): Trace {
   const inner = fam.trace(prompt);
   let r = inner.next('');
   let step = 0;
@@ -100,7 +128,7 @@ export function* phrasedTrace(fam: Family, prompt: string, how: PhraseOrder = 'p
           before = buf[buf.length - 1];
           buf = '';
         }
-        yield neutralFork(phraseContext(fam.name, step++, before), how);
+        yield neutralFork(phraseContext(fam.name, step++, before), design);
       } else {
         if (ch === '#') answered = true;
         buf += ch;
@@ -115,8 +143,8 @@ export function* phrasedTrace(fam: Family, prompt: string, how: PhraseOrder = 'p
 }
 
 /** Corpus chooser: neutral forks draw from their distribution, the others are corrupted as in arith (rates scaled). */
-export function phraseChooser(rng: Rng, rates: ErrorRates): (f: Fork) => string {
-  const corrupt = corruptingChooser(rng, { hard: rates.hard * PHRASE_RATE_SCALE, easy: rates.easy * PHRASE_RATE_SCALE });
+export function phraseChooser(rng: Rng, rates: ErrorRates, rateScale = V1.rateScale): (f: Fork) => string {
+  const corrupt = corruptingChooser(rng, { hard: rates.hard * rateScale, easy: rates.easy * rateScale });
   return (f) => {
     if (!f.neutral) return corrupt(f);
     let u = rng.float();

@@ -7,7 +7,7 @@ import { ALL_FAMILIES, ARITH_FAMILIES, OOD_FAMILIES, familyByName } from './fami
 import type { Family } from './family.ts';
 import { ARITH_ALPHABET, charTokenizer } from './tokenizer.ts';
 import { type Trace, type TraceCheck, checkTrace, corruptingChooser, renderTrace, solutionOf } from './trace.ts';
-import { PHRASE_SEPS, type PhraseOrder, phraseChooser, phrasedTrace } from './phrase.ts';
+import { PHRASE_DESIGNS, PHRASE_SEPS, type PhraseDesign, phraseChooser, phrasedTrace } from './phrase.ts';
 import type { Benchmark, CorpusItem, Problem, TaskWorld } from './types.ts';
 import { answerSpan, finalAnswer, reward } from './verify.ts';
 
@@ -194,20 +194,20 @@ function buildArith(): TaskWorld {
 // choices (phrase.ts); a corpus of its own stream with arith's fork error
 // rates scaled by PHRASE_RATE_SCALE.
 
-function phraseProblem(p: Problem, how: PhraseOrder): Problem {
+function phraseProblem(p: Problem, how: PhraseDesign): Problem {
   const solution = solutionOf(phrasedTrace(familyByName(p.family), p.prompt, how));
   if (!solution.endsWith(`#${p.answer}`)) throw new Error(`phrase: solution of ${p.prompt} does not end in #${p.answer}: ${solution}`);
   return Object.freeze({ ...p, solution });
 }
 
-function buildPhraseCorpus(held: ReadonlySet<string>, seed: number, size: number, how: PhraseOrder): CorpusItem[] {
+function buildPhraseCorpus(held: ReadonlySet<string>, seed: number, size: number, how: PhraseDesign): CorpusItem[] {
   checkCorpusSize(size);
   const rng = Rng.derived(seed, 'phrase/corpus');
   const items: CorpusItem[] = [];
   for (let k = 0; k < size; k++) {
     const { fam, level, prompt } = corpusPrompt(rng, held);
     // a separator replaces a ";" one for one, so arith's length bound holds
-    const response = renderTrace(phrasedTrace(fam, prompt, how), phraseChooser(rng, fam.rates)).text;
+    const response = renderTrace(phrasedTrace(fam, prompt, how), phraseChooser(rng, fam.rates, how.rateScale)).text;
     items.push({ prompt, response, correct: finalAnswer(response) === fam.answer(prompt), family: fam.name, level });
   }
   return items;
@@ -219,22 +219,24 @@ export function checkPhraseResponse(item: { family: string; prompt: string }, re
 }
 
 /** 'neutral' (a separator choice), 'fork' (a reward-deciding step), 'lit' (the rest, EOS included); after a break in the trace: 'lit'. */
-// (the separators' order does not change which positions are separators, so both orders share this)
+// (a design does not change which positions are separators, so every design shares this)
 function phrasePositionClasses(p: Problem, response: string): string[] {
   return checkPhraseResponse(p, response).role.slice();
 }
 
 /**
- * The phrase world; `how` 'global-tail' builds design 2 of docs/task-world.md
- * (a trial, unregistered: scripts/world2/trial.ts), named phrase-global-tail.
+ * The phrase world of a design of PHRASE_DESIGNS: `phrase` is the registered
+ * one, the others trials of docs/task-world.md (scripts/world2/trial.ts).
  */
-export function buildPhrase(how: PhraseOrder = 'permuted'): TaskWorld {
+export function buildPhrase(name = 'phrase'): TaskWorld {
+  const how = PHRASE_DESIGNS[name];
+  if (!how) throw new Error(`no phrase design "${name}" (${Object.keys(PHRASE_DESIGNS).join(', ')})`);
   const arith = getTaskWorld('arith');
   const held = new Set<string>();
   for (const b of arith.benchmarks) for (const p of b.problems) held.add(p.prompt);
   const benchmarks = arith.benchmarks.map((b) => Object.freeze({ ...b, problems: Object.freeze(b.problems.map((p) => phraseProblem(p, how))) as Problem[] }));
   return Object.freeze({
-    name: how === 'permuted' ? 'phrase' : `phrase-${how}`,
+    name,
     version: PHRASE_VERSION,
     tokenizer: charTokenizer(ARITH_ALPHABET + PHRASE_SEPS),
     train: Object.freeze(arith.train.map((p) => phraseProblem(p, how))) as Problem[],

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { contentHash } from '../../src/util/canonical.ts';
 import { type Problem, type TaskWorld, getTaskWorld } from '../../src/tasks/index.ts';
 import { buildTaskWorld, checkPhraseResponse } from '../../src/tasks/world.ts';
-import { PHRASE_RANK_PROBS, PHRASE_SEPS, PHRASE_TOP, phraseContext, phraseDistribution } from '../../src/tasks/phrase.ts';
+import { PHRASE_DESIGNS, PHRASE_RANK_PROBS, PHRASE_SEPS, PHRASE_TOP, phraseContext, phraseDistribution } from '../../src/tasks/phrase.ts';
 
 function worldHash(w: TaskWorld): string {
   return contentHash({ name: w.name, version: w.version, vocab: w.tokenizer.vocab, train: w.train, benchmarks: w.benchmarks, families: w.families, validation: w.validation });
@@ -70,10 +70,10 @@ describe('tasks/world (phrase, world v2)', () => {
   });
 
   it("design 2's 'global-tail' order: contexts reorder only the 4 head symbols; the tail is the same everywhere", () => {
-    const a = phraseDistribution(phraseContext('add', 0, '2'), 'global-tail').map(([c]) => c);
+    const a = phraseDistribution(phraseContext('add', 0, '2'), PHRASE_DESIGNS['phrase-global-tail']).map(([c]) => c);
     const heads = new Set<string>();
     for (const c of '0123456789') {
-      const d = phraseDistribution(phraseContext('mul', 1, c), 'global-tail');
+      const d = phraseDistribution(phraseContext('mul', 1, c), PHRASE_DESIGNS['phrase-global-tail']);
       assert.deepEqual(d.map(([x]) => x).slice(4), a.slice(4));
       assert.deepEqual(d.map(([, p]) => p), [...PHRASE_RANK_PROBS]);
       assert.deepEqual(d.slice(0, 4).map(([x]) => x).sort(), a.slice(0, 4).sort());
