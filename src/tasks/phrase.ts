@@ -1,10 +1,10 @@
 // The "phrase" world's one change to arith's traces (docs/task-world.md, world
 // v2): every step separator ";" before the final answer becomes a
-// reward-neutral choice among PHRASE_SEPS. Which separator is likely depends
-// on the context (family, step index, the character written just before), the
-// most likely one has probability PHRASE_TOP and the rest form a Zipf tail, so
-// the world has many positions of moderate confidence whose choice does not
-// change correctness, and correct traces hold rare tokens (0.003-0.09). The
+// reward-neutral choice among PHRASE_SEPS. Which separators are likely depends
+// on the context (family, step index, the character written just before): the
+// most likely one has the design's `top` probability and the rest form a Zipf
+// tail, so the world has many positions of moderate confidence whose choice
+// does not change correctness, and correct traces hold rare tokens. The
 // separator changes nothing after it: the inner trace continues from the same
 // written values, so a neutral choice is neutral for the model too.
 import { Rng } from '../util/rng.ts';
@@ -14,17 +14,11 @@ import { type ErrorRates, type Fork, type Trace, corruptingChooser, lit } from '
 /** The separators: 24 symbols of their own (the arith alphabet has no capitals). */
 export const PHRASE_SEPS = 'ABCDEFGHIJKLMNOPQRSTUVWX';
 
-/** Probability of a context's most likely separator (world `phrase` v1). */
-export const PHRASE_TOP = 0.75;
-
 /** Zipf exponent of the tail (ranks 2..24) that shares the rest. */
 export const PHRASE_ZIPF = 1.0;
 
 /** Step indices above this share one context (long traces are few). */
 const MAX_STEP_CONTEXT = 5;
-
-/** Fork error rates are arith's times this (less entropy in the reward-deciding forks; world `phrase` v1). */
-export const PHRASE_RATE_SCALE = 0.75;
 
 /** Probabilities by rank: `top`, then a Zipf tail summing to 1 - top. */
 export function rankProbs(top: number): readonly number[] {
@@ -33,9 +27,6 @@ export function rankProbs(top: number): readonly number[] {
   const z = w.reduce((a, b) => a + b, 0);
   return Object.freeze([top, ...w.map((x) => ((1 - top) * x) / z)]);
 }
-
-/** World `phrase` v1's probabilities by rank. */
-export const PHRASE_RANK_PROBS: readonly number[] = rankProbs(PHRASE_TOP);
 
 /**
  * How a context orders the separators. 'permuted' (world `phrase` v1): a
@@ -59,20 +50,28 @@ export interface PhraseDesign {
   rateScale: number;
 }
 
+// Designs 1-5 of docs/task-world.md; each is kept so that its table row can be rebuilt.
+const DESIGN_1: PhraseDesign = { order: 'permuted', top: 0.75, rateScale: 0.75 };
+// designs 2 and 4: a tail rare in every context
+const DESIGN_4: PhraseDesign = { order: 'global-tail', top: 0.75, rateScale: 0.75 };
+// design 5: design 4 with more of the entropy at the neutral positions (a
+// flatter separator head) and less at the reward-deciding forks
+const DESIGN_5: PhraseDesign = { order: 'global-tail', top: 0.6, rateScale: 0.5 };
+
 /**
- * The designs, by world name. `phrase` is the registered world (design 1);
- * the others are trials of docs/task-world.md (scripts/world2/trial.ts).
+ * The designs, by world name. `phrase` is the registered world (v2: design
+ * 4, the one that shows most of the study); the others are trials of
+ * docs/task-world.md (scripts/world2/trial.ts).
  */
 export const PHRASE_DESIGNS: Readonly<Record<string, PhraseDesign>> = Object.freeze({
-  phrase: { order: 'permuted', top: PHRASE_TOP, rateScale: PHRASE_RATE_SCALE },
-  // designs 2 and 4: a tail rare in every context
-  'phrase-global-tail': { order: 'global-tail', top: PHRASE_TOP, rateScale: PHRASE_RATE_SCALE },
-  // design 5: design 4 with more of the entropy at neutral positions (a
-  // flatter separator head) and less at the reward-deciding forks
-  'phrase-d5': { order: 'global-tail', top: 0.6, rateScale: 0.5 },
+  phrase: DESIGN_4,
+  'phrase-v1': DESIGN_1,
+  'phrase-global-tail': DESIGN_4,
+  'phrase-d5': DESIGN_5,
 });
 
-const V1 = PHRASE_DESIGNS.phrase;
+/** The registered world's design. */
+export const PHRASE = PHRASE_DESIGNS.phrase;
 
 const dists = new Map<string, ReadonlyArray<readonly [string, number]>>();
 
@@ -82,7 +81,7 @@ export function phraseContext(family: string, step: number, before: string): str
 }
 
 /** The separator distribution of a context, most likely first (the design's order of PHRASE_SEPS, its rank probabilities). */
-export function phraseDistribution(context: string, design: PhraseDesign = V1): ReadonlyArray<readonly [string, number]> {
+export function phraseDistribution(context: string, design: PhraseDesign = PHRASE): ReadonlyArray<readonly [string, number]> {
   const key = `${design.order}:${design.top}:${context}`;
   let d = dists.get(key);
   if (!d) {
@@ -105,7 +104,7 @@ function neutralFork(context: string, design: PhraseDesign): Fork {
 }
 
 /** Arith's trace of the prompt with each ";" before the answer turned into a neutral separator choice. */
-export function* phrasedTrace(fam: Family, prompt: string, design: PhraseDesign = V1): Trace {
+export function* phrasedTrace(fam: Family, prompt: string, design: PhraseDesign = PHRASE): Trace {
   const inner = fam.trace(prompt);
   let r = inner.next('');
   let step = 0;
@@ -143,7 +142,7 @@ export function* phrasedTrace(fam: Family, prompt: string, design: PhraseDesign 
 }
 
 /** Corpus chooser: neutral forks draw from their distribution, the others are corrupted as in arith (rates scaled). */
-export function phraseChooser(rng: Rng, rates: ErrorRates, rateScale = V1.rateScale): (f: Fork) => string {
+export function phraseChooser(rng: Rng, rates: ErrorRates, rateScale = PHRASE.rateScale): (f: Fork) => string {
   const corrupt = corruptingChooser(rng, { hard: rates.hard * rateScale, easy: rates.easy * rateScale });
   return (f) => {
     if (!f.neutral) return corrupt(f);

@@ -7,14 +7,14 @@ import { ALL_FAMILIES, ARITH_FAMILIES, OOD_FAMILIES, familyByName } from './fami
 import type { Family } from './family.ts';
 import { ARITH_ALPHABET, charTokenizer } from './tokenizer.ts';
 import { type Trace, type TraceCheck, checkTrace, corruptingChooser, renderTrace, solutionOf } from './trace.ts';
-import { PHRASE_DESIGNS, PHRASE_SEPS, type PhraseDesign, phraseChooser, phrasedTrace } from './phrase.ts';
+import { PHRASE, PHRASE_DESIGNS, PHRASE_SEPS, type PhraseDesign, phraseChooser, phrasedTrace } from './phrase.ts';
 import type { Benchmark, CorpusItem, Problem, TaskWorld } from './types.ts';
 import { answerSpan, finalAnswer, reward } from './verify.ts';
 
 export const ARITH_VERSION = '1';
 
 /** World v2 (docs/task-world.md): arith's problems with reward-neutral, context-dependent step separators. */
-export const PHRASE_VERSION = '1';
+export const PHRASE_VERSION = '2';
 
 /** Caps that every prompt / response (EOS included) of the world fits: BOS + 19 + 44 = a 64-token context. */
 export const MAX_PROMPT_TOKENS = 19;
@@ -192,7 +192,7 @@ function buildArith(): TaskWorld {
 // The same prompts, split and benchmarks as arith (so the two worlds' numbers
 // compare problem for problem); traces whose step separators are neutral
 // choices (phrase.ts); a corpus of its own stream with arith's fork error
-// rates scaled by PHRASE_RATE_SCALE.
+// rates scaled by the design's rateScale.
 
 function phraseProblem(p: Problem, how: PhraseDesign): Problem {
   const solution = solutionOf(phrasedTrace(familyByName(p.family), p.prompt, how));
@@ -214,14 +214,8 @@ function buildPhraseCorpus(held: ReadonlySet<string>, seed: number, size: number
 }
 
 /** The phrase world's reference solver on a response (neutral separators accept any value). */
-export function checkPhraseResponse(item: { family: string; prompt: string }, response: string): TraceCheck {
-  return checkTrace(phrasedTrace(familyOf(item), item.prompt), response);
-}
-
-/** 'neutral' (a separator choice), 'fork' (a reward-deciding step), 'lit' (the rest, EOS included); after a break in the trace: 'lit'. */
-// (a design does not change which positions are separators, so every design shares this)
-function phrasePositionClasses(p: Problem, response: string): string[] {
-  return checkPhraseResponse(p, response).role.slice();
+export function checkPhraseResponse(item: { family: string; prompt: string }, response: string, design: PhraseDesign = PHRASE): TraceCheck {
+  return checkTrace(phrasedTrace(familyOf(item), item.prompt, design), response);
 }
 
 /**
@@ -248,7 +242,8 @@ export function buildPhrase(name = 'phrase'): TaskWorld {
     pretrainCorpus: (seed: number, size: number) => buildPhraseCorpus(held, seed, size, how),
     maxPromptTokens: MAX_PROMPT_TOKENS,
     maxResponseTokens: MAX_RESPONSE_TOKENS,
-    positionClasses: phrasePositionClasses,
+    // 'neutral' (a separator choice), 'fork' (a reward-deciding step), 'lit' (the rest, EOS included); after a break in the trace: 'lit'
+    positionClasses: (p: Problem, response: string) => checkPhraseResponse(p, response, how).role.slice(),
   });
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { contentHash } from '../../src/util/canonical.ts';
 import { type Problem, type TaskWorld, getTaskWorld } from '../../src/tasks/index.ts';
 import { buildTaskWorld, checkPhraseResponse } from '../../src/tasks/world.ts';
-import { PHRASE_DESIGNS, PHRASE_RANK_PROBS, PHRASE_SEPS, PHRASE_TOP, phraseContext, phraseDistribution } from '../../src/tasks/phrase.ts';
+import { PHRASE, PHRASE_DESIGNS, PHRASE_SEPS, phraseContext, phraseDistribution, rankProbs } from '../../src/tasks/phrase.ts';
 
 function worldHash(w: TaskWorld): string {
   return contentHash({ name: w.name, version: w.version, vocab: w.tokenizer.vocab, train: w.train, benchmarks: w.benchmarks, families: w.families, validation: w.validation });
@@ -20,7 +20,7 @@ describe('tasks/world (phrase, world v2)', () => {
   it('is cached, built identically every time, and pins its content (bump PHRASE_VERSION with a change)', () => {
     assert.equal(getTaskWorld('phrase'), w);
     assert.equal(worldHash(buildTaskWorld('phrase')), worldHash(w));
-    assert.equal(w.version, '1');
+    assert.equal(w.version, '2');
     assert.deepEqual({ ...w.train[0] }, PINNED_TRAIN_0);
     assert.equal(worldHash(w), PINNED_HASH);
     assert.equal(contentHash(w.pretrainCorpus(1, 50)), PINNED_CORPUS_50);
@@ -53,35 +53,43 @@ describe('tasks/world (phrase, world v2)', () => {
     assert.deepEqual(w.tokenizer.encode('1A#2X').map((id) => w.tokenizer.vocab[id]), ['1', 'A', '#', '2', 'X']);
   });
 
-  it('gives each context its own separator distribution: 0.75 on the mode, a Zipf tail over the rest', () => {
-    assert.equal(PHRASE_RANK_PROBS.length, 24);
-    assert.ok(Math.abs(PHRASE_RANK_PROBS.reduce((a, b) => a + b, 0) - 1) < 1e-12);
-    assert.equal(PHRASE_RANK_PROBS[0], PHRASE_TOP);
-    // Zipf(1) over the tail: its first symbol has twice the second's probability and 23 times the last's
-    assert.ok(Math.abs(PHRASE_RANK_PROBS[1] / PHRASE_RANK_PROBS[2] - 2) < 1e-12);
-    assert.ok(Math.abs(PHRASE_RANK_PROBS[1] / PHRASE_RANK_PROBS[23] - 23) < 1e-9);
-    const d = phraseDistribution(phraseContext('add', 0, '2'));
-    assert.deepEqual(d.map(([c]) => c).sort().join(''), PHRASE_SEPS);
+  it('gives a context a mode and a Zipf tail over the rest; v1 (permuted) lets every context order all 24 symbols', () => {
+    for (const top of [0.75, PHRASE.top]) {
+      const probs = rankProbs(top);
+      assert.equal(probs.length, 24);
+      assert.ok(Math.abs(probs.reduce((a, b) => a + b, 0) - 1) < 1e-12);
+      assert.equal(probs[0], top);
+      // Zipf(1) over the tail: its first symbol has twice the second's probability and 23 times the last's
+      assert.ok(Math.abs(probs[1] / probs[2] - 2) < 1e-12);
+      assert.ok(Math.abs(probs[1] / probs[23] - 23) < 1e-9);
+    }
     assert.equal(phraseContext('add', 9, '2'), phraseContext('add', 5, '2'));
+    const v1 = PHRASE_DESIGNS['phrase-v1'];
+    const d = phraseDistribution(phraseContext('add', 0, '2'), v1);
+    assert.deepEqual(d.map(([c]) => c).sort().join(''), PHRASE_SEPS);
+    assert.deepEqual(d.map(([, p]) => p), [...rankProbs(0.75)]);
     // context-dependent: the modes of 100 contexts are not one symbol
     const modes = new Set<string>();
-    for (const f of w.families) for (let k = 0; k < 5; k++) for (const c of '0123456789') modes.add(phraseDistribution(phraseContext(f, k, c))[0][0]);
+    for (const f of w.families) for (let k = 0; k < 5; k++) for (const c of '0123456789') modes.add(phraseDistribution(phraseContext(f, k, c), v1)[0][0]);
     assert.ok(modes.size >= 20, `${modes.size} distinct modes`);
   });
 
-  it("design 2's 'global-tail' order: contexts reorder only the 4 head symbols; the tail is the same everywhere", () => {
-    const a = phraseDistribution(phraseContext('add', 0, '2'), PHRASE_DESIGNS['phrase-global-tail']).map(([c]) => c);
-    const heads = new Set<string>();
-    for (const c of '0123456789') {
-      const d = phraseDistribution(phraseContext('mul', 1, c), PHRASE_DESIGNS['phrase-global-tail']);
-      assert.deepEqual(d.map(([x]) => x).slice(4), a.slice(4));
-      assert.deepEqual(d.map(([, p]) => p), [...PHRASE_RANK_PROBS]);
-      assert.deepEqual(d.slice(0, 4).map(([x]) => x).sort(), a.slice(0, 4).sort());
-      heads.add(d[0][0]);
-    }
-    assert.ok(heads.size >= 3, `${heads.size} distinct modes`);
-    assert.deepEqual([...a].sort().join(''), PHRASE_SEPS);
-  });
+  for (const [name, top] of [['phrase', 0.75], ['phrase-d5', 0.6]] as const)
+    it(`'global-tail' order (${name}): contexts reorder only the 4 head symbols; the tail is the same everywhere`, () => {
+      const design = PHRASE_DESIGNS[name];
+      assert.equal(design.order, 'global-tail');
+      const a = phraseDistribution(phraseContext('add', 0, '2'), design).map(([c]) => c);
+      const heads = new Set<string>();
+      for (const c of '0123456789') {
+        const d = phraseDistribution(phraseContext('mul', 1, c), design);
+        assert.deepEqual(d.map(([x]) => x).slice(4), a.slice(4));
+        assert.deepEqual(d.map(([, p]) => p), [...rankProbs(top)]);
+        assert.deepEqual(d.slice(0, 4).map(([x]) => x).sort(), a.slice(0, 4).sort());
+        heads.add(d[0][0]);
+      }
+      assert.ok(heads.size >= 3, `${heads.size} distinct modes`);
+      assert.deepEqual([...a].sort().join(''), PHRASE_SEPS);
+    });
 
   it('keeps the separators neutral: any separator at any neutral position leaves the reward and the rest of the trace', () => {
     const probs = w.train.slice(0, 200);
@@ -128,7 +136,7 @@ describe('tasks/world (phrase, world v2)', () => {
           if (f.written === f.fork.value) mode++;
         }
     }
-    assert.ok(Math.abs(mode / n - PHRASE_TOP) < 0.02, `mode share ${mode / n} over ${n}`);
+    assert.ok(Math.abs(mode / n - PHRASE.top) < 0.02, `mode share ${mode / n} over ${n}`);
     assert.equal(seen.size, 24);
     const correct = items.filter((it) => it.correct).length / items.length;
     const arithCorrect = arith.pretrainCorpus(2, 3000).filter((it) => it.correct).length / 3000;
@@ -136,6 +144,6 @@ describe('tasks/world (phrase, world v2)', () => {
   });
 });
 
-const PINNED_HASH = 'feffccdd7ffc3883dea8478c87a186921afac403849a7c6aacd1594d9eccc1e0';
-const PINNED_CORPUS_50 = '7ceb3f4444e86f52be08bd55058867fd252e893e0b232fa3636cfe2373e51c0f';
-const PINNED_TRAIN_0 = { id: 'maxmin1-000333', family: 'maxmin', level: 1, prompt: 'min:70,14,17', solution: '70>14V14<17K#14', answer: '14' };
+const PINNED_HASH = '22bd31dbc79d2c0fe9c6047c29e38859d1ed5b28ea8c6332e6da9bd28c82df78';
+const PINNED_CORPUS_50 = '29161d4e82d8375df4c2aa1d8a1ff40666b53b01347d24c710b5b77d5369cb8a';
+const PINNED_TRAIN_0 = { id: 'maxmin1-000333', family: 'maxmin', level: 1, prompt: 'min:70,14,17', solution: '70>14W14<17W#14', answer: '14' };
