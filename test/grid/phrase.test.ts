@@ -40,19 +40,18 @@ describe('grids/phrase (world v2)', () => {
     });
   }
 
-  it('ci/phrase-table2 keeps the four rows where entropy rises, gates the comparison that holds and keeps the others ungated', () => {
+  it('ci/phrase-table2 keeps the four rows where entropy rises, 6 seeds, gates the comparisons that hold and keeps the others ungated', () => {
     const plan = planGrid('grids/ci/phrase-table2.yaml', { root: REPO });
     assert.deepEqual([...new Set(plan.jobs.map((j) => j.labels.method))], ['GRPO N=4', 'Clip-Higher', 'A>=0 only', 'A<=0 only']);
-    assert.equal(plan.jobs.length, 12);
-    assert.deepEqual(plan.claims.filter((c) => c.gate !== false).map((c) => c.name), ['Positive-advantage tokens drive entropy collapse']);
+    assert.equal(plan.jobs.length, 24);
+    assert.deepEqual([...new Set(plan.jobs.map((j) => j.labels.seed))].sort(), ['1', '2', '3', '4', '5', '6']);
+    assert.deepEqual(
+      plan.claims.filter((c) => c.gate !== false).map((c) => c.name).sort(),
+      ['Negative-advantage tokens alone raise entropy above the base model\'s', 'Positive-advantage tokens drive entropy collapse'],
+    );
     assert.deepEqual(
       plan.claims.filter((c) => c.gate === false).map((c) => c.name).sort(),
-      [
-        'Clip-Higher keeps entropy above GRPO',
-        "Default GRPO N=4's entropy falls below the base model's",
-        'Negative-advantage tokens alone raise entropy above the base model\'s',
-        'Positive-advantage tokens alone give the most severe collapse',
-      ],
+      ['Clip-Higher keeps entropy above GRPO', "Default GRPO N=4's entropy falls below the base model's", 'Positive-advantage tokens alone give the most severe collapse'],
     );
   });
 
