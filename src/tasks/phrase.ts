@@ -31,8 +31,8 @@ export function rankProbs(top: number): readonly number[] {
 /**
  * How a context orders the separators. 'permuted' (world `phrase` v1): a
  * seeded permutation of all 24 per context, so each symbol is the mode of a
- * few contexts and a tail symbol of the rest. 'global-tail' (design 2, a
- * trial): the context orders only the first PHRASE_HEAD symbols of one global
+ * few contexts and a tail symbol of the rest. 'global-tail' (designs 2, 4
+ * and 5; `phrase` v2): the context orders only the first PHRASE_HEAD symbols of one global
  * order; the tail ranks are the same symbols in every context (rare everywhere,
  * as an LLM's rare tokens are).
  */

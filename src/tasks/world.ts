@@ -194,20 +194,20 @@ function buildArith(): TaskWorld {
 // choices (phrase.ts); a corpus of its own stream with arith's fork error
 // rates scaled by the design's rateScale.
 
-function phraseProblem(p: Problem, how: PhraseDesign): Problem {
-  const solution = solutionOf(phrasedTrace(familyByName(p.family), p.prompt, how));
+function phraseProblem(p: Problem, design: PhraseDesign): Problem {
+  const solution = solutionOf(phrasedTrace(familyByName(p.family), p.prompt, design));
   if (!solution.endsWith(`#${p.answer}`)) throw new Error(`phrase: solution of ${p.prompt} does not end in #${p.answer}: ${solution}`);
   return Object.freeze({ ...p, solution });
 }
 
-function buildPhraseCorpus(held: ReadonlySet<string>, seed: number, size: number, how: PhraseDesign): CorpusItem[] {
+function buildPhraseCorpus(held: ReadonlySet<string>, seed: number, size: number, design: PhraseDesign): CorpusItem[] {
   checkCorpusSize(size);
   const rng = Rng.derived(seed, 'phrase/corpus');
   const items: CorpusItem[] = [];
   for (let k = 0; k < size; k++) {
     const { fam, level, prompt } = corpusPrompt(rng, held);
     // a separator replaces a ";" one for one, so arith's length bound holds
-    const response = renderTrace(phrasedTrace(fam, prompt, how), phraseChooser(rng, fam.rates, how.rateScale)).text;
+    const response = renderTrace(phrasedTrace(fam, prompt, design), phraseChooser(rng, fam.rates, design.rateScale)).text;
     items.push({ prompt, response, correct: finalAnswer(response) === fam.answer(prompt), family: fam.name, level });
   }
   return items;
@@ -223,27 +223,27 @@ export function checkPhraseResponse(item: { family: string; prompt: string }, re
  * one, the others trials of docs/task-world.md (scripts/world2/trial.ts).
  */
 export function buildPhrase(name = 'phrase'): TaskWorld {
-  const how = PHRASE_DESIGNS[name];
-  if (!how) throw new Error(`no phrase design "${name}" (${Object.keys(PHRASE_DESIGNS).join(', ')})`);
+  const design = PHRASE_DESIGNS[name];
+  if (!design) throw new Error(`no phrase design "${name}" (${Object.keys(PHRASE_DESIGNS).join(', ')})`);
   const arith = getTaskWorld('arith');
   const held = new Set<string>();
   for (const b of arith.benchmarks) for (const p of b.problems) held.add(p.prompt);
-  const benchmarks = arith.benchmarks.map((b) => Object.freeze({ ...b, problems: Object.freeze(b.problems.map((p) => phraseProblem(p, how))) as Problem[] }));
+  const benchmarks = arith.benchmarks.map((b) => Object.freeze({ ...b, problems: Object.freeze(b.problems.map((p) => phraseProblem(p, design))) as Problem[] }));
   return Object.freeze({
     name,
     version: PHRASE_VERSION,
     tokenizer: charTokenizer(ARITH_ALPHABET + PHRASE_SEPS),
-    train: Object.freeze(arith.train.map((p) => phraseProblem(p, how))) as Problem[],
+    train: Object.freeze(arith.train.map((p) => phraseProblem(p, design))) as Problem[],
     families: arith.families,
     benchmarks: Object.freeze(benchmarks) as Benchmark[],
     validation: VALIDATION,
     reward,
     answerSpan,
-    pretrainCorpus: (seed: number, size: number) => buildPhraseCorpus(held, seed, size, how),
+    pretrainCorpus: (seed: number, size: number) => buildPhraseCorpus(held, seed, size, design),
     maxPromptTokens: MAX_PROMPT_TOKENS,
     maxResponseTokens: MAX_RESPONSE_TOKENS,
     // 'neutral' (a separator choice), 'fork' (a reward-deciding step), 'lit' (the rest, EOS included); after a break in the trace: 'lit'
-    positionClasses: (p: Problem, response: string) => checkPhraseResponse(p, response, how).role.slice(),
+    positionClasses: (p: Problem, response: string) => checkPhraseResponse(p, response, design).role.slice(),
   });
 }
 
