@@ -32,14 +32,11 @@ export function rankProbs(top: number): readonly number[] {
  * How a context orders the separators. 'permuted' (world `phrase` v1): a
  * seeded permutation of all 24 per context, so each symbol is the mode of a
  * few contexts and a tail symbol of the rest. 'global-tail' (designs 2, 4
- * and 5; `phrase` v2): the context orders only the first PHRASE_HEAD symbols of one global
+ * and 5; `phrase` v2): the context orders only the first `head` symbols of one global
  * order; the tail ranks are the same symbols in every context (rare everywhere,
  * as an LLM's rare tokens are).
  */
 export type PhraseOrder = 'permuted' | 'global-tail';
-
-/** Symbols whose order a context decides under 'global-tail'. */
-export const PHRASE_HEAD = 4;
 
 /** One design of the world (docs/task-world.md): the separators' order and mode probability, the forks' error scale. */
 export interface PhraseDesign {
@@ -48,15 +45,20 @@ export interface PhraseDesign {
   top: number;
   /** fork error rates are arith's times this */
   rateScale: number;
+  /** 'global-tail': how many of the most likely symbols the context orders */
+  head: number;
 }
 
-// Designs 1-5 of docs/task-world.md; each is kept so that its table row can be rebuilt.
-const DESIGN_1: PhraseDesign = { order: 'permuted', top: 0.75, rateScale: 0.75 };
+// Designs 1-6 of docs/task-world.md; each is kept so that its table row can be rebuilt.
+const DESIGN_1: PhraseDesign = { order: 'permuted', top: 0.75, rateScale: 0.75, head: PHRASE_SEPS.length };
 // designs 2 and 4: a tail rare in every context
-const DESIGN_4: PhraseDesign = { order: 'global-tail', top: 0.75, rateScale: 0.75 };
+const DESIGN_4: PhraseDesign = { order: 'global-tail', top: 0.75, rateScale: 0.75, head: 4 };
 // design 5: design 4 with more of the entropy at the neutral positions (a
 // flatter separator head) and less at the reward-deciding forks
-const DESIGN_5: PhraseDesign = { order: 'global-tail', top: 0.6, rateScale: 0.5 };
+const DESIGN_5: PhraseDesign = { order: 'global-tail', top: 0.6, rateScale: 0.5, head: 4 };
+// design 6: design 4 with a context-dependent head of 8 (more moderately
+// likely, context-specific separators for Clip-Higher to release)
+const DESIGN_6: PhraseDesign = { order: 'global-tail', top: 0.75, rateScale: 0.75, head: 8 };
 
 /**
  * The designs, by world name. `phrase` is the registered world (v2: design
@@ -68,6 +70,7 @@ export const PHRASE_DESIGNS: Readonly<Record<string, PhraseDesign>> = Object.fre
   'phrase-v1': DESIGN_1,
   'phrase-global-tail': DESIGN_4,
   'phrase-d5': DESIGN_5,
+  'phrase-d6': DESIGN_6,
 });
 
 /** The registered world's design. */
@@ -82,7 +85,7 @@ export function phraseContext(family: string, step: number, before: string): str
 
 /** The separator distribution of a context, most likely first (the design's order of PHRASE_SEPS, its rank probabilities). */
 export function phraseDistribution(context: string, design: PhraseDesign = PHRASE): ReadonlyArray<readonly [string, number]> {
-  const key = `${design.order}:${design.top}:${context}`;
+  const key = `${design.order}:${design.top}:${design.head}:${context}`;
   let d = dists.get(key);
   if (!d) {
     let order: string[];
@@ -90,7 +93,7 @@ export function phraseDistribution(context: string, design: PhraseDesign = PHRAS
     if (design.order === 'permuted') order = Rng.derived(0, `phrase/context/${context}`).shuffled([...PHRASE_SEPS]);
     else {
       const global = Rng.derived(0, 'phrase/global-order').shuffled([...PHRASE_SEPS]);
-      order = [...Rng.derived(0, `phrase/head/${context}`).shuffled(global.slice(0, PHRASE_HEAD)), ...global.slice(PHRASE_HEAD)];
+      order = [...Rng.derived(0, `phrase/head/${context}`).shuffled(global.slice(0, design.head)), ...global.slice(design.head)];
     }
     d = Object.freeze(order.map((c, i) => Object.freeze([c, probs[i]] as const)));
     dists.set(key, d);

@@ -74,17 +74,18 @@ describe('tasks/world (phrase, world v2)', () => {
     assert.ok(modes.size >= 20, `${modes.size} distinct modes`);
   });
 
-  for (const [name, top] of [['phrase', 0.75], ['phrase-d5', 0.6]] as const)
-    it(`'global-tail' order (${name}): contexts reorder only the 4 head symbols; the tail is the same everywhere`, () => {
+  for (const [name, top, head] of [['phrase', 0.75, 4], ['phrase-d5', 0.6, 4], ['phrase-d6', 0.75, 8]] as const)
+    it(`'global-tail' order (${name}): contexts reorder only the ${head} head symbols; the tail is the same everywhere`, () => {
       const design = PHRASE_DESIGNS[name];
       assert.equal(design.order, 'global-tail');
+      assert.equal(design.head, head);
       const a = phraseDistribution(phraseContext('add', 0, '2'), design).map(([c]) => c);
       const heads = new Set<string>();
       for (const c of '0123456789') {
         const d = phraseDistribution(phraseContext('mul', 1, c), design);
-        assert.deepEqual(d.map(([x]) => x).slice(4), a.slice(4));
+        assert.deepEqual(d.map(([x]) => x).slice(head), a.slice(head));
         assert.deepEqual(d.map(([, p]) => p), [...rankProbs(top)]);
-        assert.deepEqual(d.slice(0, 4).map(([x]) => x).sort(), a.slice(0, 4).sort());
+        assert.deepEqual(d.slice(0, head).map(([x]) => x).sort(), a.slice(0, head).sort());
         heads.add(d[0][0]);
       }
       assert.ok(heads.size >= 3, `${heads.size} distinct modes`);
