@@ -84,7 +84,7 @@ export function phraseContext(family: string, step: number, before: string): str
 }
 
 /** The separator distribution of a context, most likely first (the design's order of PHRASE_SEPS, its rank probabilities). */
-export function phraseDistribution(context: string, design: PhraseDesign = PHRASE): ReadonlyArray<readonly [string, number]> {
+export function phraseDistribution(context: string, design: PhraseDesign): ReadonlyArray<readonly [string, number]> {
   const key = `${design.order}:${design.top}:${design.head}:${context}`;
   let d = dists.get(key);
   if (!d) {
@@ -145,7 +145,7 @@ export function* phrasedTrace(fam: Family, prompt: string, design: PhraseDesign 
 }
 
 /** Corpus chooser: neutral forks draw from their distribution, the others are corrupted as in arith (rates scaled). */
-export function phraseChooser(rng: Rng, rates: ErrorRates, rateScale = PHRASE.rateScale): (f: Fork) => string {
+export function phraseChooser(rng: Rng, rates: ErrorRates, rateScale: number): (f: Fork) => string {
   const corrupt = corruptingChooser(rng, { hard: rates.hard * rateScale, easy: rates.easy * rateScale });
   return (f) => {
     if (!f.neutral) return corrupt(f);

@@ -6,7 +6,7 @@ import { Rng } from '../util/rng.ts';
 import { ALL_FAMILIES, ARITH_FAMILIES, OOD_FAMILIES, familyByName } from './families.ts';
 import type { Family } from './family.ts';
 import { ARITH_ALPHABET, charTokenizer } from './tokenizer.ts';
-import { type Trace, type TraceCheck, checkTrace, corruptingChooser, renderTrace, solutionOf } from './trace.ts';
+import { type TraceCheck, checkTrace, corruptingChooser, renderTrace, solutionOf } from './trace.ts';
 import { PHRASE, PHRASE_DESIGNS, PHRASE_SEPS, type PhraseDesign, phraseChooser, phrasedTrace } from './phrase.ts';
 import type { Benchmark, CorpusItem, Problem, TaskWorld } from './types.ts';
 import { answerSpan, finalAnswer, reward } from './verify.ts';
@@ -245,11 +245,6 @@ export function buildPhrase(name = 'phrase'): TaskWorld {
     // 'neutral' (a separator choice), 'fork' (a reward-deciding step), 'lit' (the rest, EOS included); after a break in the trace: 'lit'
     positionClasses: (p: Problem, response: string) => checkPhraseResponse(p, response, design).role.slice(),
   });
-}
-
-/** The trace program of a problem in a world (arith's, or phrase's with neutral separators). */
-export function traceIn(world: string, item: { family: string; prompt: string }): Trace {
-  return world === 'phrase' ? phrasedTrace(familyOf(item), item.prompt) : familyOf(item).trace(item.prompt);
 }
 
 const cache = new Map<string, TaskWorld>();
