@@ -18,12 +18,12 @@ export async function diffCommand(a: string, b: string, opts: DiffCliOptions): P
   const limit = Number(opts.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UserError(`--limit must be an integer >= 1, got "${opts.limit}"`);
   const { diffJobs, diffTables, filterJobDiff, renderGridDiff, renderJobDiff } = await import('../report/diff.ts');
-  const { resolveRunArg } = await import('../report/load.ts');
+  const { loadRun } = await import('../report/load.ts');
   const { buildTable } = await import('../report/table.ts');
   const dir = runsDir(opts.runsDir);
-  const { runArgText } = await import('./grid-arg.ts');
-  const ra = resolveRunArg(runArgText(a, dir), dir);
-  const rb = resolveRunArg(runArgText(b, dir), dir);
+  const { resolveRunArg } = await import('./grid-arg.ts');
+  const ra = loadRun(await resolveRunArg(a, dir), dir);
+  const rb = loadRun(await resolveRunArg(b, dir), dir);
   if (ra.kind === 'job' && rb.kind === 'job') {
     const d = filterJobDiff(diffJobs(ra.record, rb.record, { tolerance }), opts.filter ?? []);
     if (opts.json) {

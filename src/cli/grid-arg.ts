@@ -9,16 +9,9 @@
 // Light at top level: a command's action loads what a form needs.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { GridSource, RunSource } from '../report/load.ts';
 import { UserError } from '../util/errors.ts';
 import { projectRoot } from './common.ts';
-
-export type GridArg =
-  /** a grid file (YAML, or any existing file that is not a plan) */
-  | { kind: 'file'; file: string }
-  /** a frozen plan.json (a grid's run directory resolves to its plan.json) */
-  | { kind: 'plan'; file: string }
-  /** a grid under the runs directory */
-  | { kind: 'name'; name: string };
 
 /** The GRID argument's help line of every command that takes one. */
 export const GRID_ARG_HELP = 'grid name (a grid under the runs directory, else grids/<name>.yaml), grid file (.yaml), frozen plan (.json) or runs/<grid> directory';
@@ -36,7 +29,7 @@ export function namedGridFile(name: string): string | undefined {
  * reads runs (a name there wins over grids/<name>.yaml); without it (plan,
  * run) a name is a grid file's.
  */
-export function resolveGridArg(arg: string, runsDir?: string): GridArg {
+export function resolveGridArg(arg: string, runsDir?: string): GridSource {
   if (arg.endsWith('.json')) return { kind: 'plan', file: arg };
   if (fs.existsSync(arg)) {
     const isDir = fs.statSync(arg).isDirectory();
@@ -52,19 +45,24 @@ export function resolveGridArg(arg: string, runsDir?: string): GridArg {
   throw new UserError([{ file: path.resolve(arg), message: `no such grid file (nor grids/${arg}.yaml)` }]);
 }
 
-/** The argument as report/load.ts loadGridRecords reads it (a grid file, a plan.json path, or a name). */
-export function gridArgText(g: GridArg): string {
-  return g.kind === 'name' ? g.name : g.file;
-}
+const SELECTOR_RE = /^(.*?):([A-Za-z_][\w.-]*=.*)$/;
+const JOB_ID_RE = /^[0-9a-f]{4,64}$/;
 
 /**
- * A run argument of diff, logs and reproduce (a job directory, a job id, a
- * grid, GRID:axis=label) with its grid part resolved as every GRID argument
- * is; job ids and directories go through unchanged.
+ * A run argument of diff, logs and reproduce: a job's run directory, a job id
+ * (or a unique prefix of one) under runs/jobs, GRID:axis=label[,axis=label],
+ * or a grid, its GRID part resolved as every GRID argument is.
  */
-export function runArgText(arg: string, runsDir: string): string {
-  const sel = /^(.*?):([A-Za-z_][\w.-]*=.*)$/.exec(arg);
-  if (sel) return `${gridArgText(resolveGridArg(sel[1], runsDir))}:${sel[2]}`;
-  if (fs.existsSync(arg) || /^[0-9a-f]{4,64}$/.test(arg) || fs.existsSync(path.join(runsDir, arg, 'plan.json'))) return arg;
-  return namedGridFile(arg) ?? arg;
+export async function resolveRunArg(arg: string, runsDir: string): Promise<RunSource> {
+  const sel = SELECTOR_RE.exec(arg);
+  if (sel) return { kind: 'select', grid: resolveGridArg(sel[1], runsDir), selector: sel[2], text: arg };
+  const { isJobDir, JOBS_DIR } = await import('../runs/layout.ts');
+  if (fs.existsSync(arg) && fs.statSync(arg).isDirectory() && isJobDir(arg)) return { kind: 'job-dir', dir: arg };
+  const { jobIdsWithPrefix, listGrids, openStore } = await import('../runs/store.ts');
+  const store = openStore(runsDir);
+  if (JOB_ID_RE.test(arg) && jobIdsWithPrefix(store, arg).length > 0) return { kind: 'job-id', prefix: arg };
+  const grid = resolveGridArg(arg, runsDir);
+  if (grid.kind === 'name' && !listGrids(store).includes(grid.name))
+    throw new UserError(`cannot find "${arg}": not a run directory, a job id under ${path.join(store.root, JOBS_DIR)}, GRID:axis=label, or a grid`);
+  return { kind: 'grid', grid };
 }

@@ -28,12 +28,12 @@ export async function logsCommand(job: string, opts: LogsOpts): Promise<number> 
   if (n !== undefined && !(Number.isInteger(n) && n >= 0)) throw new UserError(`--lines ${opts.lines}: expected an integer >= 0`);
   const every = Number(opts.interval);
   if (!(every > 0)) throw new UserError(`--interval ${opts.interval}: expected seconds > 0`);
-  const { resolveRunArg } = await import('../report/load.ts');
+  const { loadRun } = await import('../report/load.ts');
   const { jobStatus } = await import('../runs/store.ts');
   const { readManifest } = await import('../runs/manifest.ts');
   const { jobPath } = await import('../runs/layout.ts');
-  const { runArgText } = await import('./grid-arg.ts');
-  const r = resolveRunArg(runArgText(job, runsDir(opts.runsDir)), runsDir(opts.runsDir));
+  const { resolveRunArg } = await import('./grid-arg.ts');
+  const r = loadRun(await resolveRunArg(job, runsDir(opts.runsDir)), runsDir(opts.runsDir));
   if (r.kind !== 'job' || !r.record.dir) throw new UserError(`${job}: not a job (give a job id, GRID:axis=label or a job's run directory)`);
   const dir = r.record.dir;
   const file = jobPath(dir, 'log');

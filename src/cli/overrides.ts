@@ -10,7 +10,7 @@ import type { Plan } from '../grid/types.ts';
 import type { GridRecords } from '../report/load.ts';
 import { UserError } from '../util/errors.ts';
 import { projectRoot } from './common.ts';
-import { gridArgText, resolveGridArg } from './grid-arg.ts';
+import { resolveGridArg } from './grid-arg.ts';
 
 export interface OverrideOpts {
   set?: string[];
@@ -72,7 +72,7 @@ export async function gridRecordsWithOverrides(grid: string, runsDirPath: string
     }
     const plan = await planWithOverrides(file, o);
     g = { plan, records: loadRecords(store, plan), store, warnings: [] };
-  } else g = loadGridRecords(gridArgText(arg), runsDirPath);
+  } else g = loadGridRecords(arg, runsDirPath);
   if (!o.only?.length) return g;
   const plan = selectPlan(g.plan, o.only);
   const ids = new Set(plan.jobs.map((j) => j.id));

@@ -23,9 +23,9 @@ export async function plotCommand(grid: string, opts: PlotCliOptions): Promise<n
   const { loadGridRecords } = await import('../report/load.ts');
   const { defaultGroupAxes, splitAxes } = await import('../report/select.ts');
   const { writeFileAtomic } = await import('../runs/files.ts');
-  const { gridArgText, resolveGridArg } = await import('./grid-arg.ts');
+  const { resolveGridArg } = await import('./grid-arg.ts');
   const dir = runsDir(opts.runsDir);
-  const { plan, records, warnings, labelOrder } = loadGridRecords(gridArgText(resolveGridArg(grid, dir)), dir);
+  const { plan, records, warnings, labelOrder } = loadGridRecords(resolveGridArg(grid, dir), dir);
   for (const w of warnings) process.stderr.write(`note: ${w}\n`);
   // vega takes about a second to load: only for this command
   const { curveData, curveSpec, renderSvg, slug, svgToPng } = await import('../report/figure.ts');

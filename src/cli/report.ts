@@ -15,9 +15,9 @@ export async function reportCommand(grid: string, opts: ReportCliOptions): Promi
   const { loadGridRecords } = await import('../report/load.ts');
   const { buildTable } = await import('../report/table.ts');
   const { writeFileAtomic } = await import('../runs/files.ts');
-  const { gridArgText, resolveGridArg } = await import('./grid-arg.ts');
+  const { resolveGridArg } = await import('./grid-arg.ts');
   const dir = runsDir(opts.runsDir);
-  const { plan, records, warnings, labelOrder } = loadGridRecords(gridArgText(resolveGridArg(grid, dir)), dir);
+  const { plan, records, warnings, labelOrder } = loadGridRecords(resolveGridArg(grid, dir), dir);
   for (const w of warnings) process.stderr.write(`note: ${w}\n`);
   // vega takes about a second to load: only for this command
   const { renderReport, reportFigures } = await import('../report/html.ts');

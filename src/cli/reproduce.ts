@@ -163,11 +163,11 @@ export async function reproduceCommand(run: string, opts: ReproduceOpts): Promis
     n = Number(opts.steps);
     if (!Number.isInteger(n) || n < 1) throw new UserError(`--steps must be an integer >= 1, got "${opts.steps}"`);
   }
-  const { resolveRunArg, readJob } = await import('../report/load.ts');
+  const { loadRun, readJob } = await import('../report/load.ts');
   const { JOB_FILES } = await import('../runs/layout.ts');
   const { compareRuns } = await import('../report/compare.ts');
-  const { runArgText } = await import('./grid-arg.ts');
-  const arg = resolveRunArg(runArgText(run, runsDir(opts.runsDir)), runsDir(opts.runsDir));
+  const { resolveRunArg } = await import('./grid-arg.ts');
+  const arg = loadRun(await resolveRunArg(run, runsDir(opts.runsDir)), runsDir(opts.runsDir));
   if (arg.kind !== 'job') throw new UserError(`${run} is a grid; reproduce re-runs one job (a run directory, a job id, or ${arg.name}:axis=label)`);
   const orig = arg.record;
   if (!orig.config || !orig.dir) throw new UserError(`${run}: no config.json in ${orig.dir ?? 'its run directory'}`);

@@ -6,9 +6,9 @@ import path from 'node:path';
 import { expandGrid } from '../grid/expand.ts';
 import { loadGrid } from '../grid/load.ts';
 import type { Grid, Plan } from '../grid/types.ts';
-import { gridPlan, integrityProblem, jobDir, jobStatus, listGrids, loadJobRecords, openStore, planFile, readPlanFile, type Store } from '../runs/store.ts';
+import { gridPlan, integrityProblem, jobDir, jobIdsWithPrefix, jobStatus, loadJobRecords, openStore, planFile, readPlanFile, type Store } from '../runs/store.ts';
 import { readManifest } from '../runs/manifest.ts';
-import { DONE_FILES, JOBS_DIR, jobPath, PLAN_FILE } from '../runs/layout.ts';
+import { JOBS_DIR, jobPath } from '../runs/layout.ts';
 import { UserError } from '../util/errors.ts';
 import { readJobDir } from './jobdir.ts';
 import { displayLabel, formatSelector, labelOrderOf, matchesSelector, parseSelector, planRecords, type LabelOrder } from './select.ts';
@@ -56,16 +56,21 @@ export function loadRecords(store: Store, plan: Plan): JobRecord[] {
   });
 }
 
-/** Is this argument a grid file (YAML) rather than a grid name or a plan? */
-export const isGridFile = (arg: string): boolean => /\.ya?ml$/i.test(arg);
-
 /**
- * A grid's plan and records. `grid` is a grid name under the runs directory,
- * a grid's run directory (runs/<name>), its plan.json, or a grid file whose
- * `name:` is looked up in the runs directory (`nameOfGridFile` reads it).
+ * Which grid to read. The command line's GRID argument is resolved into one
+ * of these in one place (cli/grid-arg.ts); here nothing is guessed.
  */
+export type GridSource =
+  /** a grid file: its `name:` is looked up in the runs directory */
+  | { kind: 'file'; file: string }
+  /** a frozen plan.json; its jobs are in the runs directory that holds it */
+  | { kind: 'plan'; file: string }
+  /** a grid under the runs directory */
+  | { kind: 'name'; name: string };
+
+/** A grid's plan and records. */
 export function loadGridRecords(
-  grid: string,
+  src: GridSource,
   runsDir: string,
   readGridFile: (file: string, root: string) => Grid = (file, root) => loadGrid(file, { root }),
 ): GridRecords {
@@ -73,9 +78,9 @@ export function loadGridRecords(
   let plan: Plan;
   const warnings: string[] = [];
   let labelOrder: LabelOrder | undefined;
-  if (isGridFile(grid)) {
-    if (!fs.existsSync(grid)) throw new UserError(`grid file not found: ${grid}`);
-    const g = readGridFile(grid, process.cwd());
+  if (src.kind === 'file') {
+    if (!fs.existsSync(src.file)) throw new UserError(`grid file not found: ${src.file}`);
+    const g = readGridFile(src.file, process.cwd());
     labelOrder = labelOrderOf(g);
     plan = gridPlan(store, g.name);
     if (plan.grid.hash !== g.hash) {
@@ -88,15 +93,12 @@ export function loadGridRecords(
       if (sameJobs) plan = now;
       else if (plan.grid.overrides?.length)
         warnings.push(`${g.name} was last planned with ${plan.grid.overrides.join(' ')}; showing what ran (${planFile(store, g.name)})`);
-      else warnings.push(`${grid} changed since its plan was frozen; showing what ran (${planFile(store, g.name)})`);
+      else warnings.push(`${src.file} changed since its plan was frozen; showing what ran (${planFile(store, g.name)})`);
     }
-  } else if (grid.endsWith(PLAN_FILE) && fs.existsSync(grid)) {
-    plan = readPlanFile(grid);
-    store = openStore(path.dirname(path.dirname(path.resolve(grid))));
-  } else if (fs.existsSync(path.join(grid, PLAN_FILE)) && (grid.includes('/') || grid.includes(path.sep))) {
-    plan = readPlanFile(path.join(grid, PLAN_FILE));
-    store = openStore(path.dirname(path.resolve(grid)));
-  } else plan = gridPlan(store, grid);
+  } else if (src.kind === 'plan') {
+    plan = readPlanFile(src.file);
+    store = openStore(path.dirname(path.dirname(path.resolve(src.file))));
+  } else plan = gridPlan(store, src.name);
   if (!labelOrder) labelOrder = declaredOrder(plan, store, readGridFile);
   const records = loadRecords(store, plan);
   // counted as not finished in every table and claim; here is why
@@ -121,52 +123,50 @@ export type RunArg =
   | { kind: 'grid'; name: string; plan: Plan; records: JobRecord[]; labelOrder?: LabelOrder };
 
 /**
- * What `rlgrid diff` compares: a job's run directory, a job id (or a unique
- * prefix of one) under runs/jobs, `GRID:axis=label[,axis=label]` naming one
- * job of a grid, or a grid (name, runs/<grid> directory, plan.json, grid file).
+ * What diff, logs and reproduce read, resolved from the command line in one
+ * place (cli/grid-arg.ts): a job's run directory, a job id prefix under
+ * runs/jobs, `GRID:axis=label[,axis=label]` naming one job of a grid (`text`
+ * is how the user wrote it), or a grid.
  */
-export function resolveRunArg(arg: string, runsDir: string): RunArg {
-  const store = openStore(runsDir);
-  const sel = /^(.*?):([A-Za-z_][\w.-]*=.*)$/.exec(arg);
-  if (sel) {
-    const { plan, records } = loadGridRecords(sel[1], runsDir);
-    const selector = parseSelector(sel[2], plan.axes);
-    const all = planRecords(plan, records);
-    const hits = all.filter((r) => matchesSelector(r.labels, selector));
-    if (hits.length !== 1) {
-      const list = hits.slice(0, 10).map((r) => `  ${r.id} ${formatSelector(r.labels)}`).join('\n');
-      const axes = plan.axes.map((a) => `${a}: ${[...new Set(all.map((r) => displayLabel(r.labels[a])))].join(', ')}`).join('; ');
-      throw new UserError(
-        hits.length === 0
-          ? `${arg}: no job of grid "${plan.grid.name}" matches (${axes})`
-          : `${arg}: ${hits.length} jobs match; add axes to pick one:\n${list}`,
-      );
+export type RunSource =
+  | { kind: 'job-dir'; dir: string }
+  | { kind: 'job-id'; prefix: string }
+  | { kind: 'select'; grid: GridSource; selector: string; text: string }
+  | { kind: 'grid'; grid: GridSource };
+
+/** A job, a grid or one job of a grid, as `RunSource` names it. */
+export function loadRun(src: RunSource, runsDir: string): RunArg {
+  switch (src.kind) {
+    case 'job-dir':
+      return { kind: 'job', name: src.dir, record: readJob(path.resolve(src.dir)) };
+    case 'job-id': {
+      const store = openStore(runsDir);
+      const ids = jobIdsWithPrefix(store, src.prefix);
+      if (ids.length !== 1)
+        throw new UserError(ids.length ? `job id prefix ${src.prefix} is ambiguous: ${ids.slice(0, 10).join(', ')}` : `no job id under ${path.join(store.root, JOBS_DIR)} starts with ${src.prefix}`);
+      return { kind: 'job', name: ids[0], record: readJob(jobDir(store, ids[0])) };
     }
-    return { kind: 'job', name: arg, record: hits[0] };
-  }
-  if (fs.existsSync(arg) && fs.statSync(arg).isDirectory()) {
-    // a job's run directory holds some file of a finished job (a grid's holds plan.json)
-    if (DONE_FILES.some((f) => fs.existsSync(path.join(arg, f)))) return { kind: 'job', name: arg, record: readJob(path.resolve(arg)) };
-    if (fs.existsSync(path.join(arg, PLAN_FILE))) {
-      const g = loadGridRecords(arg.includes('/') ? arg : `./${arg}`, runsDir);
+    case 'select': {
+      const { plan, records } = loadGridRecords(src.grid, runsDir);
+      const selector = parseSelector(src.selector, plan.axes);
+      const all = planRecords(plan, records);
+      const hits = all.filter((r) => matchesSelector(r.labels, selector));
+      if (hits.length !== 1) {
+        const list = hits.slice(0, 10).map((r) => `  ${r.id} ${formatSelector(r.labels)}`).join('\n');
+        const axes = plan.axes.map((a) => `${a}: ${[...new Set(all.map((r) => displayLabel(r.labels[a])))].join(', ')}`).join('; ');
+        throw new UserError(
+          hits.length === 0
+            ? `${src.text}: no job of grid "${plan.grid.name}" matches (${axes})`
+            : `${src.text}: ${hits.length} jobs match; add axes to pick one:\n${list}`,
+        );
+      }
+      return { kind: 'job', name: src.text, record: hits[0] };
+    }
+    case 'grid': {
+      const g = loadGridRecords(src.grid, runsDir);
       return { kind: 'grid', name: g.plan.grid.name, plan: g.plan, records: g.records, labelOrder: g.labelOrder };
     }
   }
-  if ((isGridFile(arg) || arg.endsWith(PLAN_FILE)) && fs.existsSync(arg)) {
-    const g = loadGridRecords(arg, runsDir);
-    return { kind: 'grid', name: g.plan.grid.name, plan: g.plan, records: g.records, labelOrder: g.labelOrder };
-  }
-  if (/^[0-9a-f]{4,64}$/.test(arg)) {
-    const jobs = path.join(store.root, JOBS_DIR);
-    const ids = fs.existsSync(jobs) ? fs.readdirSync(jobs).filter((d) => d.startsWith(arg)) : [];
-    if (ids.length === 1) return { kind: 'job', name: ids[0], record: readJob(jobDir(store, ids[0])) };
-    if (ids.length > 1) throw new UserError(`job id prefix ${arg} is ambiguous: ${ids.slice(0, 10).join(', ')}`);
-  }
-  if (listGrids(store).includes(arg)) {
-    const g = loadGridRecords(arg, runsDir);
-    return { kind: 'grid', name: arg, plan: g.plan, records: g.records, labelOrder: g.labelOrder };
-  }
-  throw new UserError(`cannot find "${arg}": not a run directory, a job id under ${store.root}/${JOBS_DIR}, GRID:axis=label, or a grid`);
 }
 
 export { jobDir };

@@ -6,6 +6,7 @@
 //
 //   <runs>/jobs/<id>/             a job's directory (the store: store.ts)
 //   <runs>/<grid>/plan.json       a grid's frozen plan; plan.<h>.json earlier ones
+import fs from 'node:fs';
 import path from 'node:path';
 
 /** The folder of job directories under a runs directory (also grid/names.ts RESERVED_GRID_NAMES: no grid may take it). */
@@ -64,10 +65,13 @@ export const pendingMoveDir = (dir: string): string => path.join(dir, JOB_FILES.
  * Files a done job has: what readers of a finished job need (tables read
  * result.json, reproduce and diff the two JSONL files). A done job missing one
  * is corrupt (store.ts integrityProblem); a directory holding any of them is a
- * job's run directory (report/load.ts). subset.json is not among them: no
+ * job's run directory (isJobDir). subset.json is not among them: no
  * reader needs it, and runs from before it was written are still done.
  */
 export const DONE_FILES = [JOB_FILES.config, JOB_FILES.manifest, JOB_FILES.metrics, JOB_FILES.eval, JOB_FILES.result] as const;
+
+/** Does `dir` hold a file of a finished job (is it a job's run directory)? */
+export const isJobDir = (dir: string): boolean => DONE_FILES.some((f) => fs.existsSync(path.join(dir, f)));
 
 /**
  * The entries one run of a job writes as its results: a re-run moves them

@@ -63,6 +63,12 @@ export function checkGridName(name: string): void {
 }
 
 /** Names of the grids that have a plan.json, sorted. */
+/** The ids of the jobs under <runs>/jobs that start with `prefix`. */
+export function jobIdsWithPrefix(store: Store, prefix: string): string[] {
+  const jobs = path.join(store.root, JOBS_DIR);
+  return fs.existsSync(jobs) ? fs.readdirSync(jobs).filter((d) => d.startsWith(prefix)).sort() : [];
+}
+
 export function listGrids(store: Store): string[] {
   if (!fs.existsSync(store.root)) return [];
   return fs

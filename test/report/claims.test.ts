@@ -36,7 +36,7 @@ function judgedMethods(claims: Claim[]): { results: () => ClaimResult[]; byName:
   before(function () {
     runs = tmpDir();
     methodsFixture(runs, { claims });
-    const { plan, records } = loadGridRecords('methods', runs);
+    const { plan, records } = loadGridRecords({ kind: 'name', name: 'methods' }, runs);
     results = checkClaims(plan, records);
   });
   after(function () {
@@ -244,7 +244,7 @@ describe('report/claims: a selector whose labels exist but whose combination was
         { name: 'paired on a hole', metric: 'probe_entropy@last', expect: { below: 'probe_entropy@first', of: { method: 'Clip-Higher', seed: 2 } } },
       ];
       writeFixture(runs, 'holes', ['method', 'seed'], jobs, { claims });
-      const { plan, records } = loadGridRecords('holes', runs);
+      const { plan, records } = loadGridRecords({ kind: 'name', name: 'holes' }, runs);
       const results = checkClaims(plan, records);
       assert.deepEqual(results.map((r) => [r.verdict, r.evidence]), [
         ['invalid', 'no planned job matches method=Clip-Higher,seed=2'],

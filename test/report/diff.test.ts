@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { diffJobs, diffTables, filterJobDiff, keyMatcher, renderGridDiff, renderJobDiff } from '../../src/report/diff.ts';
-import { resolveRunArg } from '../../src/report/load.ts';
+import { resolveRunArg as resolveSource } from '../../src/cli/grid-arg.ts';
+import { loadRun } from '../../src/report/load.ts';
 import { buildTable } from '../../src/report/table.ts';
 import type { JobRecord, MetricRow } from '../../src/report/types.ts';
 import { methodsFixture, tmpDir, type Fixture } from './fixture.ts';
@@ -12,8 +13,10 @@ import { methodsFixture, tmpDir, type Fixture } from './fixture.ts';
 describe('report/diff', function () {
   let runs: string;
   let fx: Fixture;
-  const job = (arg: string): JobRecord => {
-    const r = resolveRunArg(arg, runs);
+  /** A run argument read as the commands read it (cli/grid-arg.ts, then report/load.ts). */
+  const resolveRunArg = async (arg: string, runsDir: string) => loadRun(await resolveSource(arg, runsDir), runsDir);
+  const job = async (arg: string): Promise<JobRecord> => {
+    const r = await resolveRunArg(arg, runs);
     assert.equal(r.kind, 'job');
     return (r as { record: JobRecord }).record;
   };
@@ -35,8 +38,8 @@ describe('report/diff', function () {
     fs.rmSync(runs, { recursive: true, force: true });
   });
 
-  it('configs that differ in a nested key; jobs named by GRID:axis=label', function () {
-    const d = diffJobs(job('methods:method=GRPO,seed=1'), job('methods:seed=1,method=Clip-Higher'));
+  it('configs that differ in a nested key; jobs named by GRID:axis=label', async function () {
+    const d = diffJobs(await job('methods:method=GRPO,seed=1'), await job('methods:seed=1,method=Clip-Higher'));
     assert.deepEqual(d.config.filter((c) => !c.same), [{ path: 'train.clip.high', a: 0.2, b: 0.28, same: false }]);
     const text = clean(renderJobDiff(d)).split('\n');
     assert.deepEqual(text.slice(0, 8), [
@@ -53,8 +56,8 @@ describe('report/diff', function () {
     assert.ok(text.includes('  actor/entropy: step 1 (0.893 vs 0.895); beyond at step 1'));
   });
 
-  it('a block switched off (clip: null) shows every key it removes', function () {
-    const d = diffJobs(job('methods:method=GRPO,seed=2'), job('methods:method=Clip-Free,seed=2'));
+  it('a block switched off (clip: null) shows every key it removes', async function () {
+    const d = diffJobs(await job('methods:method=GRPO,seed=2'), await job('methods:method=Clip-Free,seed=2'));
     assert.deepEqual(
       d.config.filter((c) => !c.same).map((c) => `${c.path}: ${JSON.stringify(c.a)} -> ${JSON.stringify(c.b)}`),
       ['train.clip: undefined -> null', 'train.clip.dual: 3 -> undefined', 'train.clip.high: 0.2 -> undefined', 'train.clip.low: 0.2 -> undefined'],
@@ -62,7 +65,7 @@ describe('report/diff', function () {
     assert.match(renderJobDiff(d), /\n {2}train\.clip: \(absent\) -> null\n {2}train\.clip\.dual: 3 -> \(absent\)\n/);
   });
 
-  it('metrics only: the first step that differs, and the first beyond the tolerance', function () {
+  it('metrics only: the first step that differs, and the first beyond the tolerance', async function () {
     const dir = copyOf('tampered-metrics', (d) => {
       const file = path.join(d, 'metrics.jsonl');
       const rows = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricRow);
@@ -70,7 +73,7 @@ describe('report/diff', function () {
       rows[19]['critic/score/mean'] = (rows[19]['critic/score/mean'] as number) * 1.01; // step 20: 1%
       fs.writeFileSync(file, rows.map((r) => JSON.stringify(r) + '\n').join(''));
     });
-    const d = diffJobs(job(fx.dirOf({ method: 'GRPO', seed: '1' })), job(dir));
+    const d = diffJobs(await job(fx.dirOf({ method: 'GRPO', seed: '1' })), await job(dir));
     assert.equal(
       renderJobDiff(d).split('\n').slice(3).join('\n'),
       [
@@ -84,10 +87,10 @@ describe('report/diff', function () {
       ].join('\n'),
     );
     // a looser tolerance
-    assert.equal(diffJobs(job(fx.dirOf({ method: 'GRPO', seed: '1' })), job(dir), { tolerance: 0.02 }).curves.find((c) => c.series === 'critic/score/mean')!.firstBeyond, null);
+    assert.equal(diffJobs(await job(fx.dirOf({ method: 'GRPO', seed: '1' })), await job(dir), { tolerance: 0.02 }).curves.find((c) => c.series === 'critic/score/mean')!.firstBeyond, null);
   });
 
-  it('environment only: code and backend shown; times only with --all', function () {
+  it('environment only: code and backend shown; times only with --all', async function () {
     const dir = copyOf('other-machine', (d) => {
       const file = path.join(d, 'manifest.json');
       const m = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -96,7 +99,7 @@ describe('report/diff', function () {
       m.started_at = '2025-02-02T00:00:00.000Z';
       fs.writeFileSync(file, JSON.stringify(m));
     });
-    const d = diffJobs(job(fx.dirOf({ method: 'GRPO', seed: '1' })), job(dir));
+    const d = diffJobs(await job(fx.dirOf({ method: 'GRPO', seed: '1' })), await job(dir));
     assert.equal(
       renderJobDiff(d).split('\n').slice(3).join('\n'),
       [
@@ -115,26 +118,26 @@ describe('report/diff', function () {
     assert.match(all, /\n {2}train\.clip\.high: 0\.2\n/); // same keys listed with --all
   });
 
-  it('a selector matching several jobs, or none, says which', function () {
-    assert.throws(() => resolveRunArg('methods:method=GRPO', runs), /methods:method=GRPO: 3 jobs match; add axes to pick one:\n {2}[0-9a-f]{12} method=GRPO,seed=1\n/);
-    assert.throws(() => resolveRunArg('methods:method=PPO', runs), /no job of grid "methods" matches \(method: GRPO, Clip-Higher, Clip-Free, Entropy-Adv; seed: 1, 2, 3\)/);
-    assert.throws(() => resolveRunArg('nothing-here', runs), /cannot find "nothing-here"/);
+  it('a selector matching several jobs, or none, says which', async function () {
+    await assert.rejects(() => resolveRunArg('methods:method=GRPO', runs), /methods:method=GRPO: 3 jobs match; add axes to pick one:\n {2}[0-9a-f]{12} method=GRPO,seed=1\n/);
+    await assert.rejects(() => resolveRunArg('methods:method=PPO', runs), /no job of grid "methods" matches \(method: GRPO, Clip-Higher, Clip-Free, Entropy-Adv; seed: 1, 2, 3\)/);
+    await assert.rejects(() => resolveRunArg('nothing-here', runs), /cannot find "nothing-here"/);
   });
 
-  it('a job id or a unique prefix of one', function () {
+  it('a job id or a unique prefix of one', async function () {
     const id = path.basename(fx.dirOf({ method: 'Clip-Free', seed: '3' }));
-    const r = job(id.slice(0, 6));
+    const r = await job(id.slice(0, 6));
     assert.deepEqual([r.id, r.status], [id, 'failed']);
   });
 
-  it('--filter keeps the keys that contain a pattern (* and ? as wildcards); the compact default caps each section, headline keys first', function () {
+  it('--filter keeps the keys that contain a pattern (* and ? as wildcards); the compact default caps each section, headline keys first', async function () {
     const m = keyMatcher(['entropy', 'id-val.*avg']);
     assert.deepEqual(
       ['actor/entropy', 'final.probe_entropy_last3', 'selected.benchmarks.id-val.avg_at_k', 'selected.benchmarks.id-val.pass_at_k', 'actor/pg_clipfrac'].map(m),
       [true, true, true, false, false],
     );
     assert.ok(keyMatcher(['FINAL.?ntropy'])('final.entropy_ema'), 'case-insensitive; ? is one character');
-    const d = diffJobs(job('methods:method=GRPO,seed=1'), job('methods:method=Clip-Higher,seed=1'));
+    const d = diffJobs(await job('methods:method=GRPO,seed=1'), await job('methods:method=Clip-Higher,seed=1'));
     const f = filterJobDiff(d, ['entropy']);
     assert.deepEqual(f.config.filter((c) => !c.same), []);
     assert.ok(f.config.every((c) => c.path.includes('entropy')));
@@ -153,7 +156,7 @@ describe('report/diff', function () {
     assert.equal(compact[fin + 4], '  … 15 more (--filter PATTERN picks keys; --all shows everything)');
   });
 
-  it('two grids, cell by cell through the table layout', function () {
+  it('two grids, cell by cell through the table layout', async function () {
     const other = tmpDir();
     try {
       const fb = methodsFixture(other);
@@ -162,8 +165,8 @@ describe('report/diff', function () {
       result.selected.benchmarks['id-val'].avg_at_k = 0.39; // 36 -> 39: mean 37 -> 38
       fs.writeFileSync(file, JSON.stringify(result));
       fs.rmSync(fb.dirOf({ method: 'Clip-Higher', seed: '2' }), { recursive: true }); // now missing
-      const a = resolveRunArg(path.join(runs, 'methods'), runs);
-      const b = resolveRunArg(path.join(other, 'methods'), runs);
+      const a = await resolveRunArg(path.join(runs, 'methods'), runs);
+      const b = await resolveRunArg(path.join(other, 'methods'), runs);
       assert.equal(a.kind, 'grid');
       assert.equal(b.kind, 'grid');
       if (a.kind !== 'grid' || b.kind !== 'grid') return;

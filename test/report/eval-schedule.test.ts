@@ -29,7 +29,7 @@ describe('report: eval.schedule selected', () => {
   const runs = tmpDir();
   after(() => fs.rmSync(runs, { recursive: true, force: true }));
   methodsFixture(runs);
-  const { plan, records } = loadGridRecords('methods', runs);
+  const { plan, records } = loadGridRecords({ kind: 'name', name: 'methods' }, runs);
   const sparse = withSelectedSchedule(records);
 
   it('table2 (the selected checkpoint) is the same', () => {

@@ -150,7 +150,7 @@ describe('rlgrid export', function () {
     assert.equal(r.code, 0, r.err);
     const rows = parse(r.out, { columns: true }) as Record<string, string>[];
     assert.deepEqual(Object.keys(rows[0]), ['job', 'method', 'seed', 'status', 'source', 'step', 'metric', 'value']);
-    const { plan, records } = loadGridRecords('methods', runs);
+    const { plan, records } = loadGridRecords({ kind: 'name', name: 'methods' }, runs);
     const want = exportRecords(plan, records).flatMap(jobRows);
     assert.equal(rows.length, want.length);
     rows.forEach((row, i) => {

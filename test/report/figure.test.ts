@@ -21,7 +21,7 @@ describe('report/figure', function () {
   before(function () {
     runs = tmpDir();
     methodsFixture(runs);
-    grid = loadGridRecords('methods', runs);
+    grid = loadGridRecords({ kind: 'name', name: 'methods' }, runs);
   });
   after(function () {
     fs.rmSync(runs, { recursive: true, force: true });

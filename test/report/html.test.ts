@@ -28,7 +28,7 @@ describe('report/html', function () {
         { name: 'GRPO is better <OOD>', metric: 'selected.average_ood.avg_at_k', expect: { greater: { method: 'GRPO' }, than: { method: 'Clip-Higher' } }, gate: false },
       ],
     });
-    const { plan, records } = loadGridRecords('methods', runs);
+    const { plan, records } = loadGridRecords({ kind: 'name', name: 'methods' }, runs);
     html = renderReport({ plan, records, table: buildTable(plan, records), claims: checkClaims(plan, records), figures: await reportFigures(plan, records) });
     file = path.join(runs, 'methods-report.html');
     fs.writeFileSync(file, html);

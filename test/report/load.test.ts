@@ -1,10 +1,11 @@
 // Reading a grid's runs through the run store: by grid file, name, run
-// directory or plan.json; statuses as the store judges them.
+// directory or plan.json, each resolved as a command's GRID argument; statuses as the store judges them.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { planGrid } from '../../src/grid/expand.ts';
-import { loadGridRecords, readJob } from '../../src/report/load.ts';
+import { resolveGridArg } from '../../src/cli/grid-arg.ts';
+import { loadGridRecords as loadSource, readJob } from '../../src/report/load.ts';
 import { buildTable } from '../../src/report/table.ts';
 import { freezePlan, jobDir, openStore } from '../../src/runs/store.ts';
 import { fillJob, tmpDir } from './fixture.ts';
@@ -26,6 +27,8 @@ describe('report/load: a grid file, planned, run and read back', function () {
   let root: string;
   let runs: string;
   let file: string;
+  /** Records of a GRID argument as the commands resolve it (cli/grid-arg.ts). */
+  const loadGridRecords = (arg: string, runsDir: string) => loadSource(resolveGridArg(arg, runsDir), runsDir);
 
   before(function () {
     root = tmpDir('rlgrid-report-project-');

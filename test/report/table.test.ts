@@ -148,8 +148,8 @@ describe('report/table', function () {
     runs = tmpDir();
     methodsFixture(runs);
     subsetsFixture(runs);
-    methods = loadGridRecords('methods', runs);
-    subsets = loadGridRecords('subsets', runs);
+    methods = loadGridRecords({ kind: 'name', name: 'methods' }, runs);
+    subsets = loadGridRecords({ kind: 'name', name: 'subsets' }, runs);
   });
   after(function () {
     fs.rmSync(runs, { recursive: true, force: true });
