@@ -6,6 +6,7 @@
 // each). The output sits two levels below the project root, as src/<dir>/
 // files do, so their `new URL('../../...', import.meta.url)` paths hold.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -17,11 +18,32 @@ const FORMAT = 2;
 /** file: URL of the bundled CLI entry, built or rebuilt if needed; null when it cannot be built (run the sources). */
 export async function bundledEntry() {
   try {
-    const cur = fresh();
-    if (cur) return entryOf(cur.dir);
-    return entryOf(await build());
+    const dir = fresh()?.dir ?? (await build());
+    useBuild(dir);
+    return entryOf(dir);
   } catch {
     return null;
+  }
+}
+
+/**
+ * A build's users: one empty file `<pid>@<host>` per process that runs from
+ * it, removed when the process exits. A long `rlgrid run` imports lazy chunks
+ * hours after it started, so a build is pruned only when no live process
+ * uses it (test/cli/bundle.test.ts).
+ */
+const USERS = 'users';
+const HOST = os.hostname();
+
+function useBuild(dir) {
+  const users = path.join(BUILD, dir, USERS);
+  const me = path.join(users, `${process.pid}@${HOST}`);
+  try {
+    fs.mkdirSync(users, { recursive: true });
+    fs.writeFileSync(me, '');
+    process.on('exit', () => fs.rmSync(me, { force: true }));
+  } catch {
+    // a read-only checkout: nothing prunes it either
   }
 }
 
@@ -102,15 +124,60 @@ function externals() {
   return names.filter((n) => !bundled.has(n)).flatMap((n) => [n, `${n}/*`]);
 }
 
-/** Remove builds other than `keep` that are more than an hour old (a running worker may still be loading a recent one). */
-function prune(keep) {
+/**
+ * Remove builds other than `keep` that no live process uses and that nothing
+ * touched for an hour (a process that has just read current.json has not
+ * marked its build yet). A user on another host (a shared file system) cannot
+ * be checked: its mark keeps the build for 30 days.
+ */
+export function prune(keep) {
+  const now = Date.now();
   for (const d of fs.readdirSync(BUILD)) {
     if (d === keep || !/^(b|tmp)-/.test(d)) continue;
     const p = path.join(BUILD, d);
     try {
-      if (Date.now() - fs.statSync(p).mtimeMs > 3600_000) fs.rmSync(p, { recursive: true, force: true });
+      const touched = Math.max(fs.statSync(p).mtimeMs, mtimeOr0(path.join(p, USERS)));
+      if (liveUsers(path.join(p, USERS), now) === 0 && now - touched > 3600_000) fs.rmSync(p, { recursive: true, force: true });
     } catch {
       // another process pruned it
     }
+  }
+}
+
+/** Users of a build that may still be running; the marks of dead processes on this host are removed. */
+function liveUsers(users, now) {
+  let names;
+  try {
+    names = fs.readdirSync(users);
+  } catch {
+    return 0;
+  }
+  let live = 0;
+  for (const name of names) {
+    const at = name.indexOf('@');
+    const pid = Number(name.slice(0, at));
+    const mark = path.join(users, name);
+    const alive = name.slice(at + 1) === HOST ? processAlive(pid) : now - mtimeOr0(mark) < 30 * 86400_000;
+    if (alive) live++;
+    else fs.rmSync(mark, { force: true });
+  }
+  return live;
+}
+
+function processAlive(pid) {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM'; // alive, another user's
+  }
+}
+
+function mtimeOr0(p) {
+  try {
+    return fs.statSync(p).mtimeMs;
+  } catch {
+    return 0;
   }
 }

@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { build, bundledEntry, fresh } from '../../bin/bundle.js';
+import { build, bundledEntry, fresh, prune } from '../../bin/bundle.js';
 import { BIN, ROOT, tmpDir } from '../exec/fixtures.ts';
 
 const cli = (args: string[], bundle: boolean, env: Record<string, string> = {}) =>
@@ -33,6 +34,28 @@ describe('CLI bundle (bin/bundle.js)', function () {
     } finally {
       fs.utimesSync(file, st.atime, st.mtime);
     }
+  });
+
+  it('a build in use by a live process is kept however old (a long run imports lazy chunks late); one whose users exited is pruned', async () => {
+    const build_ = (dir: string) => path.join(ROOT, '.build', dir);
+    const age = (dir: string) => {
+      const old = new Date(Date.now() - 2 * 3600_000);
+      for (const p of [build_(dir), path.join(build_(dir), 'users')]) if (fs.existsSync(p)) fs.utimesSync(p, old, old);
+    };
+    const inUse = await build();
+    assert.equal(await bundledEntry(), new URL(`file://${path.join(build_(inUse), 'main.mjs')}`).href);
+    assert.ok(fs.existsSync(path.join(build_(inUse), 'users', `${process.pid}@${os.hostname()}`)), 'bundledEntry marks the build it runs');
+    const left = await build();
+    const exited = spawnSync(process.execPath, ['-e', '']).pid;
+    fs.mkdirSync(path.join(build_(left), 'users'));
+    fs.writeFileSync(path.join(build_(left), 'users', `${exited}@${os.hostname()}`), '');
+    const current = await build();
+    age(inUse);
+    age(left);
+    prune(current);
+    assert.ok(fs.existsSync(path.join(build_(inUse), 'main.mjs')), 'the build this process runs from stays');
+    assert.ok(!fs.existsSync(build_(left)), 'a build whose only user exited goes');
+    assert.ok(fs.existsSync(path.join(build_(current), 'main.mjs')));
   });
 
   it('prints what the sources print (plan, errors with exit 2)', () => {
