@@ -1,5 +1,6 @@
 // results/ is a runs directory committed to git without what only a running
-// or resuming job needs (.gitignore: checkpoints, sampled responses, locks).
+// or resuming job needs (.gitignore: checkpoints, sampled responses, locks,
+// subset.json).
 // A clone of it must keep every done job done, and `rlgrid run` into it must
 // run only the jobs that are not: that is how a long grid goes on in pieces.
 import assert from 'node:assert/strict';
@@ -36,6 +37,7 @@ describe('results/: runs committed to git', function () {
     const [one, two] = gridPlan(store, 'g').jobs;
     assert.ok(fs.existsSync(path.join(jobDir(store, one.id), 'checkpoints')), 'the test job writes checkpoints, so the ignore rule is exercised');
     const before = resultFiles(jobDir(store, one.id));
+    fs.writeFileSync(path.join(jobDir(store, one.id), 'subset.json'), '{}'); // the trainer writes one (the test runner does not)
 
     git(repo, 'init', '-q');
     git(repo, 'add', '-A');
