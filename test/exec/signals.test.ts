@@ -91,7 +91,15 @@ describe('signals with the real trainer', function () {
     child.kill('SIGINT');
     const r = await done;
     const seconds = (performance.now() - t0) / 1000;
-    assert.equal(r.code, 130, r.stdout + r.stderr);
+    // When both workers stop within the 100 ms between the two signals, the
+    // second can land while Node tears down its signal handlers on the way
+    // out, and the default action ends the process: killed by SIGINT, which a
+    // shell reports as 130 too. Either way the run must have finished its
+    // summary first (nothing left unwritten).
+    if (r.code === null) {
+      assert.equal(r.signal, 'SIGINT', r.stdout + r.stderr);
+      assert.match(r.stdout, /real: 0 done, 2 interrupted/, r.stdout + r.stderr);
+    } else assert.equal(r.code, 130, r.stdout + r.stderr);
     assert.ok(seconds < 3, `${seconds.toFixed(1)} s`);
     for (const d of jobDirs(runs)) {
       const m = readManifest(d)!;
