@@ -60,7 +60,9 @@ export async function resolveRunArg(arg: string, runsDir: string): Promise<RunSo
   if (fs.existsSync(arg) && fs.statSync(arg).isDirectory() && isJobDir(arg)) return { kind: 'job-dir', dir: arg };
   const { jobIdsWithPrefix, listGrids, openStore } = await import('../runs/store.ts');
   const store = openStore(runsDir);
-  if (JOB_ID_RE.test(arg) && jobIdsWithPrefix(store, arg).length > 0) return { kind: 'job-id', prefix: arg };
+  const ids = JOB_ID_RE.test(arg) ? jobIdsWithPrefix(store, arg) : [];
+  if (ids.length > 1) throw new UserError(`job id prefix ${arg} is ambiguous: ${ids.slice(0, 10).join(', ')}`);
+  if (ids.length === 1) return { kind: 'job-id', id: ids[0] };
   const grid = resolveGridArg(arg, runsDir);
   if (grid.kind === 'name' && !listGrids(store).includes(grid.name))
     throw new UserError(`cannot find "${arg}": not a run directory, a job id under ${path.join(store.root, JOBS_DIR)}, GRID:axis=label, or a grid`);

@@ -6,9 +6,9 @@ import path from 'node:path';
 import { expandGrid } from '../grid/expand.ts';
 import { loadGrid } from '../grid/load.ts';
 import type { Grid, Plan } from '../grid/types.ts';
-import { gridPlan, integrityProblem, jobDir, jobIdsWithPrefix, jobStatus, loadJobRecords, openStore, planFile, readPlanFile, type Store } from '../runs/store.ts';
+import { gridPlan, integrityProblem, jobDir, jobStatus, loadJobRecords, openStore, planFile, readPlanFile, type Store } from '../runs/store.ts';
 import { readManifest } from '../runs/manifest.ts';
-import { JOBS_DIR, jobPath } from '../runs/layout.ts';
+import { jobPath } from '../runs/layout.ts';
 import { UserError } from '../util/errors.ts';
 import { readJobDir } from './jobdir.ts';
 import { displayLabel, formatSelector, labelOrderOf, matchesSelector, parseSelector, planRecords, type LabelOrder } from './select.ts';
@@ -124,13 +124,12 @@ export type RunArg =
 
 /**
  * What diff, logs and reproduce read, resolved from the command line in one
- * place (cli/grid-arg.ts): a job's run directory, a job id prefix under
- * runs/jobs, `GRID:axis=label[,axis=label]` naming one job of a grid (`text`
+ * place (cli/grid-arg.ts): a job's run directory, a job id under runs/jobs, `GRID:axis=label[,axis=label]` naming one job of a grid (`text`
  * is how the user wrote it), or a grid.
  */
 export type RunSource =
   | { kind: 'job-dir'; dir: string }
-  | { kind: 'job-id'; prefix: string }
+  | { kind: 'job-id'; id: string }
   | { kind: 'select'; grid: GridSource; selector: string; text: string }
   | { kind: 'grid'; grid: GridSource };
 
@@ -139,13 +138,8 @@ export function loadRun(src: RunSource, runsDir: string): RunArg {
   switch (src.kind) {
     case 'job-dir':
       return { kind: 'job', name: src.dir, record: readJob(path.resolve(src.dir)) };
-    case 'job-id': {
-      const store = openStore(runsDir);
-      const ids = jobIdsWithPrefix(store, src.prefix);
-      if (ids.length !== 1)
-        throw new UserError(ids.length ? `job id prefix ${src.prefix} is ambiguous: ${ids.slice(0, 10).join(', ')}` : `no job id under ${path.join(store.root, JOBS_DIR)} starts with ${src.prefix}`);
-      return { kind: 'job', name: ids[0], record: readJob(jobDir(store, ids[0])) };
-    }
+    case 'job-id':
+      return { kind: 'job', name: src.id, record: readJob(jobDir(openStore(runsDir), src.id)) };
     case 'select': {
       const { plan, records } = loadGridRecords(src.grid, runsDir);
       const selector = parseSelector(src.selector, plan.axes);

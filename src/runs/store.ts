@@ -62,13 +62,13 @@ export function checkGridName(name: string): void {
     ]);
 }
 
-/** Names of the grids that have a plan.json, sorted. */
-/** The ids of the jobs under <runs>/jobs that start with `prefix`. */
+/** The ids of the jobs under <runs>/jobs that start with `prefix`, sorted. */
 export function jobIdsWithPrefix(store: Store, prefix: string): string[] {
   const jobs = path.join(store.root, JOBS_DIR);
   return fs.existsSync(jobs) ? fs.readdirSync(jobs).filter((d) => d.startsWith(prefix)).sort() : [];
 }
 
+/** Names of the grids that have a plan.json, sorted. */
 export function listGrids(store: Store): string[] {
   if (!fs.existsSync(store.root)) return [];
   return fs

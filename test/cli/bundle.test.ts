@@ -37,25 +37,25 @@ describe('CLI bundle (bin/bundle.js)', function () {
   });
 
   it('a build in use by a live process is kept however old (a long run imports lazy chunks late); one whose users exited is pruned', async () => {
-    const build_ = (dir: string) => path.join(ROOT, '.build', dir);
+    const buildDir = (dir: string) => path.join(ROOT, '.build', dir);
     const age = (dir: string) => {
       const old = new Date(Date.now() - 2 * 3600_000);
-      for (const p of [build_(dir), path.join(build_(dir), 'users')]) if (fs.existsSync(p)) fs.utimesSync(p, old, old);
+      for (const p of [buildDir(dir), path.join(buildDir(dir), 'users')]) if (fs.existsSync(p)) fs.utimesSync(p, old, old);
     };
     const inUse = await build();
-    assert.equal(await bundledEntry(), new URL(`file://${path.join(build_(inUse), 'main.mjs')}`).href);
-    assert.ok(fs.existsSync(path.join(build_(inUse), 'users', `${process.pid}@${os.hostname()}`)), 'bundledEntry marks the build it runs');
+    assert.equal(await bundledEntry(), new URL(`file://${path.join(buildDir(inUse), 'main.mjs')}`).href);
+    assert.ok(fs.existsSync(path.join(buildDir(inUse), 'users', `${process.pid}@${os.hostname()}`)), 'bundledEntry marks the build it runs');
     const left = await build();
     const exited = spawnSync(process.execPath, ['-e', '']).pid;
-    fs.mkdirSync(path.join(build_(left), 'users'));
-    fs.writeFileSync(path.join(build_(left), 'users', `${exited}@${os.hostname()}`), '');
+    fs.mkdirSync(path.join(buildDir(left), 'users'));
+    fs.writeFileSync(path.join(buildDir(left), 'users', `${exited}@${os.hostname()}`), '');
     const current = await build();
     age(inUse);
     age(left);
     prune(current);
-    assert.ok(fs.existsSync(path.join(build_(inUse), 'main.mjs')), 'the build this process runs from stays');
-    assert.ok(!fs.existsSync(build_(left)), 'a build whose only user exited goes');
-    assert.ok(fs.existsSync(path.join(build_(current), 'main.mjs')));
+    assert.ok(fs.existsSync(path.join(buildDir(inUse), 'main.mjs')), 'the build this process runs from stays');
+    assert.ok(!fs.existsSync(buildDir(left)), 'a build whose only user exited goes');
+    assert.ok(fs.existsSync(path.join(buildDir(current), 'main.mjs')));
   });
 
   it('prints what the sources print (plan, errors with exit 2)', () => {

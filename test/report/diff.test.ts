@@ -128,6 +128,14 @@ describe('report/diff', function () {
     const id = path.basename(fx.dirOf({ method: 'Clip-Free', seed: '3' }));
     const r = await job(id.slice(0, 6));
     assert.deepEqual([r.id, r.status], [id, 'failed']);
+    const twin = path.join(runs, 'jobs', `${id.slice(0, 6)}000000`);
+    fs.mkdirSync(twin);
+    try {
+      const both = [id, path.basename(twin)].sort().join(', ');
+      await assert.rejects(() => resolveRunArg(id.slice(0, 6), runs), { message: `job id prefix ${id.slice(0, 6)} is ambiguous: ${both}` });
+    } finally {
+      fs.rmSync(twin, { recursive: true });
+    }
   });
 
   it('--filter keeps the keys that contain a pattern (* and ? as wildcards); the compact default caps each section, headline keys first', async function () {

@@ -1,5 +1,6 @@
 // Reading a grid's runs through the run store: by grid file, name, run
-// directory or plan.json, each resolved as a command's GRID argument; statuses as the store judges them.
+// directory or plan.json, each resolved as a command's GRID argument;
+// statuses as the store judges them.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
