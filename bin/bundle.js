@@ -75,6 +75,9 @@ export async function build() {
   const esbuild = await import('esbuild');
   fs.mkdirSync(BUILD, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(BUILD, 'tmp-'));
+  // the file system's clock at the start: an input modified after it may have
+  // been read before or after the change, so its stat cannot vouch for the build
+  const started = fs.statSync(tmp).mtimeMs;
   try {
     const r = await esbuild.build({
       absWorkingDir: ROOT,
@@ -102,7 +105,8 @@ export async function build() {
     const own = Object.keys(r.metafile.inputs).filter((f) => !f.includes('node_modules/'));
     for (const file of [...own, 'package-lock.json', 'bin/bundle.js']) {
       const st = fs.statSync(path.join(ROOT, file));
-      inputs[file] = { size: st.size, mtimeMs: st.mtimeMs };
+      // edited during the build: recorded as unknown, so the next run rebuilds
+      inputs[file] = { size: st.size, mtimeMs: st.mtimeMs >= started ? -1 : st.mtimeMs };
     }
     const dir = `b-${process.pid}-${Date.now().toString(36)}`;
     fs.renameSync(tmp, path.join(BUILD, dir));

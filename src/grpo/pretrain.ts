@@ -66,7 +66,7 @@ export async function pretrainModel(world: TaskWorld, cfg: PretrainConfig, onLog
     const seqs = items.map((it) => [tok.bos, ...tok.encode(it.prompt), ...tok.encode(it.response), tok.eos]);
     const b = padBatch(seqs, items.map((it) => 1 + it.prompt.length), model.config.context);
     const { value, grads } = tf.variableGrads(() => {
-      const { logp } = tokenLogProbsAndEntropy(model, b.input, b.target, 1);
+      const { logp } = tokenLogProbsAndEntropy(model, b.input, b.target, 1, { lengths: b.lengths });
       return tf.neg(tf.div(tf.sum(tf.mul(logp, b.mask)), tf.sum(b.mask))) as tf.Scalar;
     }, model.params);
     const lr = lrAt(step, cfg.optimizer, cfg.steps);

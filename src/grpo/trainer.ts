@@ -232,7 +232,7 @@ export function grpoStep(
       const advT = broadcastAdvantages(adv.subarray(m * rowsPer, (m + 1) * rowsPer), mb.mask);
       let s!: UpdateStats;
       const { value, grads } = tf.variableGrads(() => {
-        const { logp, entropy: ent } = tokenLogProbsAndEntropy(model, mb.input, mb.target, cfg.rollout.temperature);
+        const { logp, entropy: ent } = tokenLogProbsAndEntropy(model, mb.input, mb.target, cfg.rollout.temperature, { lengths: mb.lengths });
         const out = computePolicyLoss(
           t,
           { logp, oldLogp: mb.oldLogp, adv: advT, mask: mb.mask, entropy: needsTokenEntropy(t) ? ent : undefined },
@@ -382,6 +382,8 @@ interface MiniBatch {
   input: tf.Tensor2D;
   target: tf.Tensor2D;
   mask: tf.Tensor2D;
+  /** input tokens per row; the rest is padding, which the fast path skips */
+  lengths: Int32Array;
   oldLogp: tf.Tensor2D;
   /** detached per-token entropy and log-prob of the rollout policy, for stats and probes */
   entropy: Float32Array;
@@ -396,11 +398,11 @@ interface MiniBatch {
  */
 function buildMiniBatch(model: Model, seqs: number[][], promptLens: number[], temperature: number): MiniBatch {
   const b = padBatch(seqs, promptLens, model.config.context);
-  const { logp, entropy } = tf.tidy(() => tokenLogProbsAndEntropy(model, b.input, b.target, temperature));
+  const { logp, entropy } = tf.tidy(() => tokenLogProbsAndEntropy(model, b.input, b.target, temperature, { lengths: b.lengths }));
   const logpData = logp.dataSync() as Float32Array;
   const entData = entropy.dataSync() as Float32Array;
   entropy.dispose();
-  return { input: b.input, target: b.target, mask: b.mask, oldLogp: logp, entropy: entData, logp: logpData, maskData: b.maskData };
+  return { input: b.input, target: b.target, mask: b.mask, lengths: b.lengths, oldLogp: logp, entropy: entData, logp: logpData, maskData: b.maskData };
 }
 
 function disposeMiniBatch(mb: MiniBatch): void {

@@ -10,6 +10,8 @@ export interface PaddedBatch {
   /** [B, T] 1 where the target is a response token (EOS included), else 0 */
   mask: tf.Tensor2D;
   maskData: Float32Array;
+  /** [B] input tokens per row (seq length - 1): the rest of the row is padding */
+  lengths: Int32Array;
 }
 
 /**
@@ -37,5 +39,6 @@ export function padBatch(seqs: readonly number[][], promptLens: readonly number[
     target: tf.tensor2d(tgt, [B, T], 'int32'),
     mask: tf.tensor2d(mask, [B, T]),
     maskData: mask,
+    lengths: Int32Array.from(seqs, (s) => Math.max(0, s.length - 1)),
   };
 }

@@ -145,27 +145,37 @@ function generateBatch(model: Model, prompts: readonly (readonly number[])[], op
     const dec = createDecoder(model, B, opts.temperature, capacity);
     try {
       let st = dec.prefill(tok, Tp, offsets);
+      // the decoder's row r is prompt rowOf[r]; finished rows are dropped from
+      // the decoder (keep) once they are an eighth of it, which changes no
+      // other row's numbers, nor the draws (one per active row, in order)
+      let rowOf = Array.from({ length: B }, (_, b) => b);
       const next = new Int32Array(B);
       for (let s = 0; s < S; s++) {
-        let any = false;
+        let live = 0;
         next.fill(PAD);
-        for (let b = 0; b < B; b++) {
-          if (!active[b]) continue;
-          const j = sampleIndex(st.logprobs, b * V, V, opts.topP, opts.rng.float());
+        rowOf.forEach((b, r) => {
+          if (!active[b]) return;
+          const j = sampleIndex(st.logprobs, r * V, V, opts.topP, opts.rng.float());
           gens[b].tokens.push(j);
-          logp[b].push(st.logprobs[b * V + j]);
-          ent[b].push(st.entropy[b]);
-          next[b] = j;
+          logp[b].push(st.logprobs[r * V + j]);
+          ent[b].push(st.entropy[r]);
+          next[r] = j;
           if (j === opts.eos) {
             gens[b].finished = true;
             active[b] = false;
           } else if (gens[b].tokens.length >= budget[b]) {
             active[b] = false;
           }
-          any ||= active[b];
+          if (active[b]) live++;
+        });
+        if (live === 0) break;
+        if (live * 8 <= rowOf.length * 7) {
+          const kept = rowOf.flatMap((b, r) => (active[b] ? [r] : []));
+          kept.forEach((r, i) => (next[i] = next[r]));
+          dec.keep(kept);
+          rowOf = kept.map((r) => rowOf[r]);
         }
-        if (!any) break;
-        st = dec.step(next);
+        st = dec.step(next.subarray(0, rowOf.length));
       }
     } finally {
       dec.dispose();

@@ -36,6 +36,25 @@ describe('CLI bundle (bin/bundle.js)', function () {
     }
   });
 
+  it('a source edited while esbuild reads the sources leaves that build stale, so the next run rebuilds', async () => {
+    // The edit's mtime is not older than the build's start: the build may hold
+    // either version, so its stat must not make it look fresh (a worker that
+    // built during an edit once kept running the edited-away code).
+    const file = path.join(ROOT, 'src/util/errors.ts');
+    const st = fs.statSync(file);
+    try {
+      fs.utimesSync(file, st.atime, new Date(Date.now() + 60_000));
+      await build();
+      assert.equal(fresh(), null);
+      fs.utimesSync(file, st.atime, st.mtime);
+      assert.equal(fresh(), null, 'still stale once the file is back to its old mtime');
+      await build();
+      assert.ok(fresh(), 'a build from untouched sources is fresh');
+    } finally {
+      fs.utimesSync(file, st.atime, st.mtime);
+    }
+  });
+
   it('a build in use by a live process is kept however old (a long run imports lazy chunks late); one whose users exited is pruned', async () => {
     const buildDir = (dir: string) => path.join(ROOT, '.build', dir);
     const age = (dir: string) => {

@@ -523,6 +523,59 @@ describe('nn/model', () => {
     disposeModel(m);
   });
 
+  it('lengths (right padding): the padding is not computed; real positions and every gradient are the padded call\'s bit for bit, padding gives 0', function () {
+    const m = tinyModel(8);
+    if (!usesFastPath(m)) this.skip();
+    const [B, T, V] = [4, 10, TINY.vocab];
+    const lengths = Int32Array.from([10, 3, 7, 1]);
+    const tok = tf.tensor2d(randTokens(B * T, V, 11), [B, T], 'int32');
+    const tgtArr = randTokens(B * T, V, 12);
+    tgtArr[2] = -1;
+    const tgt = tf.tensor2d(tgtArr, [B, T], 'int32');
+    const real = Float32Array.from({ length: B * T }, (_, i) => (i % T < lengths[Math.floor(i / T)] ? 1 : 0));
+    const mask = tf.tensor2d(real, [B, T]);
+    const w = tf.tensor2d(randArray(B * T, 13), [B, T]);
+    const run = (engine: 'fast' | 'generic', opts: { lengths?: Int32Array }) => {
+      m.engine = engine;
+      const { value, grads } = tf.variableGrads(() => {
+        const { logp, entropy } = tokenLogProbsAndEntropy(m, tok, tgt, 0.9, opts);
+        // the padding is masked out, as every loss of the trainer does
+        return tf.sum(tf.mul(tf.add(tf.mul(logp, w), tf.mul(entropy, 0.2)), mask)) as tf.Scalar;
+      }, m.params);
+      const { logp, entropy } = tokenLogProbsAndEntropy(m, tok, tgt, 0.9, opts);
+      const out = { logp: logp.dataSync() as Float32Array, entropy: entropy.dataSync() as Float32Array, loss: value.dataSync()[0], grads: m.params.map((p) => grads[p.name].dataSync() as Float32Array) };
+      tf.dispose([value, logp, entropy, ...Object.values(grads)]);
+      return out;
+    };
+    const padded = run('fast', {});
+    const packed = run('fast', { lengths });
+    const generic = run('generic', { lengths });
+    m.engine = 'auto';
+    assert.equal(packed.loss, padded.loss);
+    packed.grads.forEach((g, i) => assert.ok(sameBits(g, padded.grads[i]), `gradient of ${m.names[i]}`));
+    for (let i = 0; i < B * T; i++) {
+      if (real[i]) {
+        assert.ok(Object.is(packed.logp[i], padded.logp[i]) && Object.is(packed.entropy[i], padded.entropy[i]), `position ${i}`);
+      } else {
+        assert.equal(packed.logp[i], 0);
+        assert.equal(packed.entropy[i], 0);
+        assert.notEqual(padded.entropy[i], 0, 'the padded call computes the padding');
+      }
+    }
+    assert.ok(maxAbsDiff(packed.logp, generic.logp) < 1e-5);
+    assert.ok(maxAbsDiff(packed.entropy, generic.entropy) < 1e-5);
+    packed.grads.forEach((g, i) => assert.ok(maxAbsDiff(g, generic.grads[i]) < 2e-5 * Math.max(maxAbs(generic.grads[i]), 1e-3) + 1e-7, `generic gradient of ${m.names[i]}`));
+    // every row empty: all padding, zeros, still differentiable
+    const none = run('fast', { lengths: new Int32Array(B) });
+    m.engine = 'auto';
+    assert.ok(none.logp.every((v) => v === 0) && none.entropy.every((v) => v === 0));
+    assert.throws(() => tokenLogProbsAndEntropy(m, tok, tgt, 1, { lengths: Int32Array.from([1, 2]) }), /lengths: expected 4/);
+    assert.throws(() => tokenLogProbsAndEntropy(m, tok, tgt, 1, { lengths: Int32Array.from([1, 2, 3, 11]) }), /outside \[0, 10\]/);
+    assert.throws(() => tokenLogProbsAndEntropy(m, tok, tgt, 1, { lengths, offsets: Int32Array.from([0, 1, 0, 0]) }), /cannot be combined/);
+    tf.dispose([tok, tgt, mask, w]);
+    disposeModel(m);
+  });
+
   it('score() accepts context + 1 tokens, checks tokens, and agrees with the generic path', () => {
     const m = tinyModel(7);
     const seqs = [Array.from(randTokens(TINY.context + 1, TINY.vocab, 10)), [1], [], [4, 5, 6]];

@@ -188,6 +188,47 @@ describe('nn/sampling', () => {
     assert.equal(sampleIndex(lp, 1, 4, 1, 0.9999999), 3);
   });
 
+  it('decoder keep(): the kept rows decode on as if no row had been dropped (bit for bit on the fast path)', () => {
+    const m = modelFavouring(12, null);
+    for (const engine of ['fast', 'generic'] as const) {
+      if (engine === 'fast' && !kernels()) continue;
+      m.engine = engine;
+      const B = 5;
+      const Tp = 4;
+      const offsets = Int32Array.from([0, 2, 1, 3, 0]);
+      const tok = Int32Array.from({ length: B * Tp }, (_, i) => 1 + (i % 7));
+      const all = createDecoder(m, B, 0.9, 16);
+      const some = createDecoder(m, B, 0.9, 16);
+      all.prefill(tok, Tp, offsets);
+      some.prefill(tok, Tp, offsets);
+      const feed = (s: number, rows: number[]) => Int32Array.from(rows, (b) => 1 + ((b * 3 + s) % 11));
+      let kept = [0, 1, 2, 3, 4];
+      for (let s = 0; s < 8; s++) {
+        if (s === 2) kept = [0, 2, 3, 4];
+        if (s === 5) kept = [2, 4];
+        if (s === 2 || s === 5) {
+          some.keep(s === 2 ? [0, 2, 3, 4] : [1, 3]);
+          assert.equal(some.rows, kept.length);
+        }
+        const a = all.step(feed(s, [0, 1, 2, 3, 4]));
+        const b = some.step(feed(s, kept));
+        const V = CFG.vocab;
+        kept.forEach((row, r) => {
+          const x = a.logprobs.slice(row * V, (row + 1) * V);
+          const y = b.logprobs.slice(r * V, (r + 1) * V);
+          if (engine === 'fast') assert.ok(sameBits(x, y) && Object.is(a.entropy[row], b.entropy[r]), `step ${s}, row ${row}`);
+          else assert.ok(x.every((v, j) => Math.abs(v - y[j]) < 1e-5), `step ${s}, row ${row}`);
+        });
+      }
+      assert.throws(() => some.keep([1, 0]), /ascending/);
+      assert.throws(() => some.keep([2]), /below 2/);
+      all.dispose();
+      some.dispose();
+    }
+    m.engine = 'auto';
+    disposeModel(m);
+  });
+
   it('the decoder rejects misuse and both engines leak no tensors', () => {
     const m = modelFavouring(10, null);
     for (const engine of ['fast', 'generic'] as const) {

@@ -6,7 +6,7 @@ import { kernels, type Kernels } from '../wasm/runtime.ts';
 import { fastForward, writeInputs } from './fast.ts';
 import { genericHead, genericHidden, type GenericCache } from './generic.ts';
 import { L_FC1B, L_FC1W, L_FC2B, L_FC2W, L_LN1B, L_LN1G, L_LN2B, L_LN2G, L_OB, L_OW, L_QKVB, L_QKVW, P_WPE, P_WTE, checkOffsets, checkTokens, fin, lp, type Model, usesFastPath } from './params.ts';
-import { Layout, decodePlan, fwdLayout, paramPtrs, plan, type DecodePlan } from './plans.ts';
+import { Layout, decodePlan, fwdLayout, paramPtrs, plan, ragged, type DecodePlan } from './plans.ts';
 
 export interface DecodeStep {
   /** log-probs of the next token under softmax(logits / temperature), [rows * vocab] (a copy) */
@@ -23,12 +23,26 @@ export interface DecodeStep {
  * order of every sum; padding contributes exact zeros).
  */
 export interface Decoder {
+  /** rows decoded now (keep() lowers it) */
   readonly rows: number;
   /** column of the next token to be written */
   readonly length: number;
   prefill(tokens: Int32Array, promptLen: number, offsets: Int32Array): DecodeStep;
   step(tokens: Int32Array): DecodeStep;
+  /**
+   * Keep only these rows (ascending indices of the current rows), in order:
+   * later steps take, and report, one token per kept row. A row's numbers do
+   * not depend on the other rows, so finished rows can be dropped without
+   * changing the others'.
+   */
+  keep(rows: readonly number[]): void;
   dispose(): void;
+}
+
+function checkKeep(rows: readonly number[], n: number): void {
+  rows.forEach((r, i) => {
+    if (!Number.isInteger(r) || r < 0 || r >= n || (i > 0 && r <= rows[i - 1])) throw new Error(`keep: rows must be ascending indices below ${n} (got ${rows.join(', ')})`);
+  });
 }
 
 /**
@@ -60,7 +74,7 @@ class FastDecoder implements Decoder {
 
   constructor(
     private readonly model: Model,
-    readonly rows: number,
+    public rows: number,
     private readonly temperature: number,
     private readonly capacity: number,
   ) {
@@ -138,7 +152,9 @@ class FastDecoder implements Decoder {
     const D = cfg.d_model;
     const C = this.capacity;
     const pl = plan(K, cfg, T, C);
-    const fl = fwdLayout(cfg, B, T, false, true);
+    // the prompts without their left padding (plans.ts, Ragged), unless a row is all padding
+    const rg = this.offsets.every((o) => o < T) ? ragged(this.offsets.map((o) => T - o), this.offsets) : null;
+    const fl = fwdLayout(cfg, B, T, false, true, rg);
     const arena = K.alloc([fl.lay.floats]);
     try {
       const base = K.ptr(arena);
@@ -151,7 +167,11 @@ class FastDecoder implements Decoder {
         head: false,
       });
       // the last column's hidden states
-      K.copy({ n: [1, 1, D], s: [T * D, 0, 0, 1], d: [D, 0, 0, 1] })(base + fl.xL + (T - 1) * D * 4, cbase + this.buf.x, B);
+      const f32 = K.f32();
+      for (let b = 0; b < B; b++) {
+        const from = ((base + fl.xL) >> 2) + (rg ? rg.starts[b] + rg.lens[b] - 1 : b * T + T - 1) * D;
+        f32.copyWithin(((cbase + this.buf.x) >> 2) + b * D, from, from + D);
+      }
       K.i32().set(this.offsets, (cbase + this.buf.offs) >> 2);
     } finally {
       arena.dispose();
@@ -201,6 +221,25 @@ class FastDecoder implements Decoder {
     return this.finish(x);
   }
 
+  keep(rows: readonly number[]): void {
+    checkKeep(rows, this.rows);
+    const K = this.K;
+    const base = this.base;
+    const CD = this.capacity * this.model.config.d_model;
+    const f32 = K.f32();
+    const i32 = K.i32();
+    const offs = (base + this.buf.offs) >> 2;
+    // a row's state: its K^T and V cache blocks (CD floats each) and its offset
+    rows.forEach((r, i) => {
+      if (r === i) return;
+      for (const c of this.caches)
+        for (const at of [c.kt, c.v]) f32.copyWithin(((base + at) >> 2) + i * CD, ((base + at) >> 2) + r * CD, ((base + at) >> 2) + (r + 1) * CD);
+      i32[offs + i] = i32[offs + r];
+    });
+    this.offsets = Int32Array.from(rows, (r) => this.offsets[r]);
+    this.rows = rows.length;
+  }
+
   dispose(): void {
     if (!this.disposed) this.arena.dispose();
     this.disposed = true;
@@ -214,7 +253,7 @@ class GenericDecoder implements Decoder {
 
   constructor(
     private readonly model: Model,
-    readonly rows: number,
+    public rows: number,
     private readonly temperature: number,
     private readonly capacity: number,
   ) {}
@@ -261,6 +300,19 @@ class GenericDecoder implements Decoder {
     if (this.length === 0) throw new Error('decoder: step() before prefill()');
     if (this.length >= this.capacity) throw new Error(`decoder: its ${this.capacity} columns are full`);
     return this.run(tokens, 1);
+  }
+
+  keep(rows: readonly number[]): void {
+    checkKeep(rows, this.rows);
+    if (this.caches) {
+      const idx = tf.tensor1d(Int32Array.from(rows), 'int32');
+      const old = this.caches;
+      this.caches = old.map((c) => ({ k: tf.gather(c.k, idx), v: tf.gather(c.v, idx) }));
+      for (const c of old) tf.dispose([c.k, c.v]);
+      idx.dispose();
+    }
+    this.offsets = Int32Array.from(rows, (r) => this.offsets[r]);
+    this.rows = rows.length;
   }
 
   dispose(): void {

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { kernels, type Kernels } from '../wasm/runtime.ts';
 import { L_FC1B, L_FC1W, L_FC2B, L_FC2W, L_LN1B, L_LN1G, L_LN2B, L_LN2G, L_OB, L_OW, L_QKVB, L_QKVW, P_WPE, P_WTE, fin, lp, type Model } from './params.ts';
-import { Layout, backPlan, dims, fwdLayout, layerOut, paramPtrs, plan, type FwdLayout, type Plan } from './plans.ts';
+import { Layout, backPlan, dims, fwdLayout, layerOut, paramPtrs, plan, ragged, type FwdLayout, type Plan, type Ragged } from './plans.ts';
 
 interface FwdOpts {
   /** where K^T goes for each layer (KV cache) and its row stride; default the arena */
@@ -20,25 +20,30 @@ interface FwdOpts {
 export function fastForward(K: Kernels, model: Model, pl: Plan, fl: FwdLayout, base: number, B: number, opts: FwdOpts = {}): void {
   const cfg = model.config;
   const w = paramPtrs(K, model);
-  const N = B * pl.T;
+  const rg = fl.ragged;
+  const N = fl.N;
   const D = cfg.d_model;
   const F = cfg.mlp_ratio * D;
   const T = pl.T;
   const DH = D / cfg.heads;
   const pk = base + fl.pack;
-  pl.embed(base + fl.tok, base + fl.offs, w[P_WTE], w[P_WPE], base + fl.layers[0].x, B, 0);
+  if (rg) pl.embedTok(base + fl.tok, base + fl.offs, w[P_WTE], w[P_WPE], base + fl.layers[0].x, N, 0);
+  else pl.embed(base + fl.tok, base + fl.offs, w[P_WTE], w[P_WPE], base + fl.layers[0].x, B, 0);
   for (let l = 0; l < cfg.layers; l++) {
     const b = fl.layers[l];
     const x = base + b.x;
-    const qkv = base + b.qkv;
     const kt = opts.ktBase ? opts.ktBase(l) : base + b.kt;
     pl.ln(x, w[lp(l, L_LN1G)], w[lp(l, L_LN1B)], base + b.h1, base + b.mean1, base + b.rstd1, N);
-    pl.qkv(base + b.h1, w[lp(l, L_QKVW)], qkv, w[lp(l, L_QKVB)], 0, N, 1, D, pk);
+    pl.qkv(base + b.h1, w[lp(l, L_QKVW)], base + b.qkv, w[lp(l, L_QKVB)], 0, N, 1, D, pk);
+    // attention reads rows of T: the packed layout's rows are scattered out and its output gathered back
+    const qkv = rg ? base + b.qkvP : base + b.qkv;
+    if (rg) scatterRows(K, base + b.qkv, qkv, rg, T, 3 * D);
     pl.ktCopy(qkv + D * 4, kt, B);
     opts.afterQkv?.(l, qkv);
     pl.scores(qkv, kt, base + fl.s, 0, 0, T, B, DH);
-    pl.softmax(base + fl.s, base + b.p, base + fl.offs, B, 0);
-    pl.pv(base + b.p, qkv + 2 * D * 4, base + b.att, 0, 0, T, B, T);
+    pl.softmax(base + fl.s, base + b.p, base + fl.rowOffs, B, 0);
+    pl.pv(base + b.p, qkv + 2 * D * 4, rg ? base + fl.attP : base + b.att, 0, 0, T, B, T);
+    if (rg) gatherRows(K, base + fl.attP, base + b.att, rg, T, D);
     pl.proj(base + b.att, w[lp(l, L_OW)], base + b.xmid, w[lp(l, L_OB)], x, N, 1, D, pk);
     pl.ln(base + b.xmid, w[lp(l, L_LN2G)], w[lp(l, L_LN2B)], base + b.h2, base + b.mean2, base + b.rstd2, N);
     pl.fc1(base + b.h2, w[lp(l, L_FC1W)], base + b.u, w[lp(l, L_FC1B)], 0, N, 1, D, pk);
@@ -60,7 +65,8 @@ function fastBackward(K: Kernels, model: Model, T: number, B: number, fl: FwdLay
   const cfg = model.config;
   const w = paramPtrs(K, model);
   const bp = backPlan(K, cfg, T);
-  const N = B * T;
+  const rg = fl.ragged;
+  const N = fl.N;
   const { D, H, DH, F, V, D3 } = dims(cfg);
   const grads = model.params.map((p) => K.alloc(p.shape));
   const g = grads.map((t) => K.ptr(t));
@@ -69,9 +75,12 @@ function fastBackward(K: Kernels, model: Model, T: number, B: number, fl: FwdLay
   const dh = lay.take(N * D);
   const datt = lay.take(N * D);
   const dqkv = lay.take(N * D3);
+  // ragged: attention's gradients as [B, T] rows, gathered back into the packed ones
+  const dattP = rg ? lay.take(B * T * D) : datt;
+  const dqkvP = rg ? lay.take(B * T * D3) : dqkv;
   const dP = lay.take(B * H * T * T);
   const dg = lay.take(N * F);
-  const vt = lay.take(N * D);
+  const vt = lay.take(B * T * D);
   const wT = lay.take(Math.max(D * D3, D * F, D * V));
   const pack = lay.take(Math.max(N * Math.max(D3, F, V), D * D3, D * F, D * V));
   const scratch = K.alloc([lay.floats]);
@@ -101,33 +110,72 @@ function fastBackward(K: Kernels, model: Model, T: number, B: number, fl: FwdLay
     bp.lnBackAcc(base + b.xmid, base + b.mean2, base + b.rstd2, w[lp(l, L_LN2G)], s + dh, s + dres, g[lp(l, L_LN2G)], g[lp(l, L_LN2B)], N);
     // attention: xmid = x + attn(ln1(x)) Wo + bo
     linearBack(base + b.att, s + dres, lp(l, L_OW), lp(l, L_OB), s + datt, D, D);
-    const qkv = base + b.qkv;
+    const qkv = rg ? base + b.qkvP : base + b.qkv;
+    if (rg) scatterRows(K, s + datt, s + dattP, rg, T, D);
     bp.vtCopy(qkv + 2 * D * 4, s + vt, B);
-    bp.dP(s + datt, s + vt, s + dP, 0, 0, T, B, DH);
+    bp.dP(s + dattP, s + vt, s + dP, 0, 0, T, B, DH);
     bp.softmaxBack(base + b.p, s + dP, s + dP, B * H * T);
-    bp.dQ(s + dP, qkv + D * 4, s + dqkv, 0, 0, T, B, T);
-    bp.dK(s + dP, qkv, s + dqkv + D * 4, 0, 0, T, B, T);
-    bp.dV(base + b.p, s + datt, s + dqkv + 2 * D * 4, 0, 0, T, B, T);
+    bp.dQ(s + dP, qkv + D * 4, s + dqkvP, 0, 0, T, B, T);
+    bp.dK(s + dP, qkv, s + dqkvP + D * 4, 0, 0, T, B, T);
+    bp.dV(base + b.p, s + dattP, s + dqkvP + 2 * D * 4, 0, 0, T, B, T);
+    if (rg) gatherRows(K, s + dqkvP, s + dqkv, rg, T, D3);
     linearBack(base + b.h1, s + dqkv, lp(l, L_QKVW), lp(l, L_QKVB), s + dh, D, D3);
     K.zero(g[lp(l, L_LN1G)], D);
     K.zero(g[lp(l, L_LN1B)], D);
     bp.lnBackAcc(base + b.x, base + b.mean1, base + b.rstd1, w[lp(l, L_LN1G)], s + dh, s + dres, g[lp(l, L_LN1G)], g[lp(l, L_LN1B)], N);
   }
-  bp.embed(base + fl.tok, base + fl.offs, s + dres, g[P_WTE], g[P_WPE], B);
+  if (rg) bp.embedTok(base + fl.tok, base + fl.offs, s + dres, g[P_WTE], g[P_WPE], N);
+  else bp.embed(base + fl.tok, base + fl.offs, s + dres, g[P_WTE], g[P_WPE], B);
   scratch.dispose();
   return grads;
 }
 
-/** Read an int32 [B, T] tensor, validate, and copy tokens (and offsets) into the arena. */
+/**
+ * Copy tokens [B, T] (and offsets, and targets: -1 outside the vocabulary)
+ * into the arena; with a ragged layout, only each row's lens[b] tokens,
+ * packed, and each token's position as an offset of minus that position.
+ */
 export function writeInputs(K: Kernels, base: number, fl: FwdLayout, tok: Int32Array, offs: Int32Array, tgt: Int32Array | null, V: number): void {
   const i32 = K.i32();
-  i32.set(tok, (base + fl.tok) >> 2);
-  i32.set(offs, (base + fl.offs) >> 2);
-  if (tgt) {
-    const t = new Int32Array(tgt.length);
-    for (let i = 0; i < tgt.length; i++) t[i] = tgt[i] >= 0 && tgt[i] < V ? tgt[i] : -1;
-    i32.set(t, (base + fl.tgt) >> 2);
+  const valid = (t: number) => (t >= 0 && t < V ? t : -1);
+  const rg = fl.ragged;
+  if (!rg) {
+    i32.set(tok, (base + fl.tok) >> 2);
+    i32.set(offs, (base + fl.offs) >> 2);
+    if (tgt) i32.set(tgt.map(valid), (base + fl.tgt) >> 2);
+    return;
   }
+  const T = tok.length / rg.lens.length;
+  i32.set(rg.first, (base + fl.rowOffs) >> 2);
+  rg.lens.forEach((L, b) => {
+    const from = b * T + rg.first[b];
+    const at = rg.starts[b];
+    i32.set(tok.subarray(from, from + L), ((base + fl.tok) >> 2) + at);
+    for (let t = 0; t < L; t++) i32[((base + fl.offs) >> 2) + at + t] = -t;
+    if (tgt) for (let t = 0; t < L; t++) i32[((base + fl.tgt) >> 2) + at + t] = valid(tgt[from + t]);
+  });
+}
+
+/** Packed rows (width floats a token) to [B, T] rows, the padding zeroed. */
+function scatterRows(K: Kernels, src: number, dst: number, rg: Ragged, T: number, width: number): void {
+  const f32 = K.f32();
+  rg.lens.forEach((L, b) => {
+    const row = (dst >> 2) + b * T * width;
+    const d = row + rg.first[b] * width;
+    const s = (src >> 2) + rg.starts[b] * width;
+    f32.fill(0, row, d);
+    f32.copyWithin(d, s, s + L * width);
+    f32.fill(0, d + L * width, row + T * width);
+  });
+}
+
+/** [B, T] rows to packed rows: each row's lens[b] tokens. */
+function gatherRows(K: Kernels, src: number, dst: number, rg: Ragged, T: number, width: number): void {
+  const f32 = K.f32();
+  rg.lens.forEach((L, b) => {
+    const s = (src >> 2) + (b * T + rg.first[b]) * width;
+    f32.copyWithin((dst >> 2) + rg.starts[b] * width, s, s + L * width);
+  });
 }
 
 /**
@@ -152,6 +200,9 @@ function freeStaleArenas(): void {
 /**
  * The fast forward as a customGrad op over all parameters. `mode` 'logits'
  * returns logits [B, T, V]; 'logpEnt' returns [2, B, T] (logp, entropy).
+ * With `lens` (right padding: row b's real tokens are its first lens[b];
+ * 'logpEnt' only) the padding is not computed: the ragged layout (plans.ts),
+ * and logp and entropy are 0 there.
  */
 export function fastOp(
   model: Model,
@@ -162,11 +213,12 @@ export function fastOp(
   mode: 'logits' | 'logpEnt',
   tgt: Int32Array | null,
   temperature: number,
+  lens: Int32Array | null = null,
 ): tf.Tensor {
   const K = kernels()!;
   const cfg = model.config;
   const V = cfg.vocab;
-  const N = B * T;
+  const rg = lens && mode === 'logpEnt' ? ragged(lens) : null;
   const invT = Math.fround(1 / temperature);
   freeStaleArenas();
   // is this call recorded for a gradient (as customGrad decides whether to save)?
@@ -174,7 +226,8 @@ export function fastOp(
   const tape = st.gradientDepth > 0 && st.kernelDepth === 0 ? st.activeTape : null;
   const op = tf.customGrad(() => {
     const pl = plan(K, cfg, T, T);
-    const fl = fwdLayout(cfg, B, T, true, false);
+    const fl = fwdLayout(cfg, B, T, true, false, rg);
+    const N = fl.N;
     const arena = K.alloc([fl.lay.floats]);
     const base = K.ptr(arena);
     writeInputs(K, base, fl, tok, offs, tgt, V);
@@ -186,26 +239,39 @@ export function fastOp(
     } else {
       value = K.alloc([2, B, T]);
       const vp = K.ptr(value);
-      pl.lpe(base + fl.logits, base + fl.tgt, vp, vp + N * 4, 0, N, invT);
+      if (rg) {
+        pl.lpe(base + fl.logits, base + fl.tgt, base + fl.logp, base + fl.ent, 0, N, invT);
+        scatterRows(K, base + fl.logp, vp, rg, T, 1);
+        scatterRows(K, base + fl.ent, vp + B * T * 4, rg, T, 1);
+      } else pl.lpe(base + fl.logits, base + fl.tgt, vp, vp + N * 4, 0, N, invT);
     }
     // without a tape no backward pass can run: the forward's tidy frees the arena
     if (tape) kept.push({ arena: tf.keep(arena), tape });
     return {
       value,
       gradFunc: (dy: tf.Tensor) => {
-        const sbase = K.ptr(arena);
         let dlog: tf.Tensor | null = null;
+        let dyPacked: tf.Tensor | null = null;
         let dlogPtr: number;
         if (mode === 'logits') {
           dlogPtr = K.ptr(dy);
         } else {
           dlog = K.alloc([N, V]);
           dlogPtr = K.ptr(dlog);
-          const dyp = K.ptr(dy);
+          let dyp = K.ptr(dy);
+          if (rg) {
+            dyPacked = K.alloc([2, N]);
+            const pp = K.ptr(dyPacked);
+            gatherRows(K, dyp, pp, rg, T, 1);
+            gatherRows(K, dyp + B * T * 4, pp + N * 4, rg, T, 1);
+            dyp = pp;
+          }
+          const sbase = K.ptr(arena);
           backPlan(K, cfg, T).lpe(sbase + fl.logits, sbase + fl.tgt, dyp, dyp + N * 4, dlogPtr, N, invT);
         }
-        const grads = fastBackward(K, model, T, B, fl, sbase, dlogPtr);
+        const grads = fastBackward(K, model, T, B, fl, K.ptr(arena), dlogPtr);
         dlog?.dispose();
+        dyPacked?.dispose();
         const i = kept.findIndex((k) => k.arena === arena);
         if (i >= 0) kept.splice(i, 1);
         arena.dispose();

@@ -20,7 +20,7 @@ import { kernels } from '../wasm/runtime.ts';
 import { fastForward, fastOp, writeInputs } from './fast.ts';
 import { genericHead, genericHidden, genericLogpEnt } from './generic.ts';
 import { checkOffsets, checkTokens, fin, type Model, usesFastPath } from './params.ts';
-import { fwdLayout, paramPtrs, plan } from './plans.ts';
+import { fwdLayout, paramPtrs, plan, ragged } from './plans.ts';
 export { LN_EPS, createModel, disposeModel, getWeights, initialWeights, paramCount, paramSpecs, setWeights, usesFastPath, validateConfig, type Engine, type Model, type ModelConfig, type ParamSpec } from './params.ts';
 export { geluOps } from './generic.ts';
 export { createDecoder, type DecodeStep, type Decoder } from './decode.ts';
@@ -28,6 +28,21 @@ export { createDecoder, type DecodeStep, type Decoder } from './decode.ts';
 export interface ForwardOptions {
   /** left padding per row (pad tokens before the first real token); default none */
   offsets?: Int32Array;
+}
+
+export interface LogProbOptions extends ForwardOptions {
+  /**
+   * right padding: row b's real tokens are its first lengths[b] (no left
+   * padding then). Positions past them give logp 0 and entropy 0 and take no
+   * gradient; the fast path does not compute them.
+   */
+  lengths?: Int32Array;
+}
+
+function checkLengths(lengths: Int32Array, offs: Int32Array, B: number, T: number): void {
+  if (lengths.length !== B) throw new Error(`lengths: expected ${B} values, got ${lengths.length}`);
+  for (const l of lengths) if (!Number.isInteger(l) || l < 0 || l > T) throw new Error(`lengths: ${l} is outside [0, ${T}]`);
+  if (offs.some((o) => o !== 0)) throw new Error('lengths (right padding) cannot be combined with offsets (left padding)');
 }
 
 function readTokens(tokens: tf.Tensor, V: number, what: string): Int32Array {
@@ -64,7 +79,7 @@ export function tokenLogProbsAndEntropy(
   inputIds: tf.Tensor2D,
   targetIds: tf.Tensor2D,
   temperature: number,
-  opts: ForwardOptions = {},
+  opts: LogProbOptions = {},
 ): { logp: tf.Tensor2D; entropy: tf.Tensor2D } {
   if (!(temperature > 0)) throw new Error(`temperature must be > 0 (got ${temperature})`);
   const [B, T] = inputIds.shape;
@@ -72,19 +87,35 @@ export function tokenLogProbsAndEntropy(
   if (targetIds.shape[0] !== B || targetIds.shape[1] !== T) throw new Error(`targets [${targetIds.shape}] do not match inputs [${inputIds.shape}]`);
   if (T > cfg.context) throw new Error(`sequence length ${T} exceeds the model context ${cfg.context}`);
   const offs = checkOffsets(opts.offsets, B, T);
+  const lens = opts.lengths ?? null;
+  if (lens) checkLengths(lens, offs, B, T);
+  // the fast path skips the padding (all of it, unless some row has a token)
+  const skipPadding = lens !== null && lens.some((l) => l > 0);
   if (usesFastPath(model)) {
     const tok = readTokens(inputIds, cfg.vocab, 'tokenLogProbsAndEntropy');
     const tgt = Int32Array.from(targetIds.dataSync());
-    const both = fastOp(model, tok, offs, B, T, 'logpEnt', tgt, temperature);
-    const [logp, entropy] = tf.unstack(both) as tf.Tensor2D[];
-    both.dispose();
-    return { logp, entropy };
+    const run = () => {
+      const both = fastOp(model, tok, offs, B, T, 'logpEnt', tgt, temperature, skipPadding ? lens : null);
+      const [logp, entropy] = tf.unstack(both) as tf.Tensor2D[];
+      both.dispose();
+      return { logp, entropy };
+    };
+    return lens && !skipPadding ? tf.tidy(() => zeroPadding(run(), lens)) : run();
   }
   return tf.tidy(() => {
     const { hidden } = genericHidden(model, inputIds, offs);
     const { logp, ent } = genericLogpEnt(genericHead(model, hidden), targetIds.reshape([B * T]) as tf.Tensor1D, temperature);
-    return { logp: logp.reshape([B, T]) as tf.Tensor2D, entropy: ent.reshape([B, T]) as tf.Tensor2D };
+    const out = { logp: logp.reshape([B, T]) as tf.Tensor2D, entropy: ent.reshape([B, T]) as tf.Tensor2D };
+    return lens ? zeroPadding(out, lens) : out;
   });
+}
+
+/** logp and entropy 0 past each row's length */
+function zeroPadding(x: { logp: tf.Tensor2D; entropy: tf.Tensor2D }, lens: Int32Array): { logp: tf.Tensor2D; entropy: tf.Tensor2D } {
+  const [B, T] = x.logp.shape;
+  const real = tf.tensor2d(Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => t < lens[b])), [B, T], 'bool');
+  const zero = tf.zerosLike(x.logp);
+  return { logp: tf.where(real, x.logp, zero), entropy: tf.where(real, x.entropy, zero) };
 }
 
 /** Final hidden states (after the final LayerNorm, what the head reads) [B, T, D]; not differentiable. */
@@ -168,36 +199,43 @@ export function score(model: Model, sequences: readonly ArrayLike<number>[], tem
     });
     checkTokens(tok, cfg.vocab, 'score');
     for (const s of chunk) if (s.length > 0) checkTokens(Int32Array.from([s[s.length - 1]]), cfg.vocab, 'score');
-    let logp: Float32Array;
-    let ent: Float32Array;
     if (fast) {
+      // the ragged layout: only each sequence's own tokens are computed
       const K = kernels()!;
-      const fl = fwdLayout(cfg, B, T, false, false);
+      const rg = ragged(Int32Array.from(chunk, (s) => Math.max(0, s.length - 1)));
+      if (rg.n === 0) {
+        for (const _ of chunk) out.logp.push(new Float32Array(0)), out.entropy.push(new Float32Array(0));
+        continue;
+      }
+      const fl = fwdLayout(cfg, B, T, false, false, rg);
       const arena = K.alloc([fl.lay.floats]);
       try {
         const base = K.ptr(arena);
         writeInputs(K, base, fl, tok, new Int32Array(B), tgt, cfg.vocab);
         const pl = plan(K, cfg, T, T);
         fastForward(K, model, pl, fl, base, B);
-        pl.lpe(base + fl.logits, base + fl.tgt, base + fl.logp, base + fl.ent, 0, B * T, Math.fround(1 / temperature));
+        pl.lpe(base + fl.logits, base + fl.tgt, base + fl.logp, base + fl.ent, 0, fl.N, Math.fround(1 / temperature));
         const f32 = K.f32();
-        logp = f32.slice((base + fl.logp) >> 2, ((base + fl.logp) >> 2) + B * T);
-        ent = f32.slice((base + fl.ent) >> 2, ((base + fl.ent) >> 2) + B * T);
+        chunk.forEach((s, b) => {
+          const at = rg.starts[b];
+          out.logp.push(f32.slice(((base + fl.logp) >> 2) + at, ((base + fl.logp) >> 2) + at + rg.lens[b]));
+          out.entropy.push(f32.slice(((base + fl.ent) >> 2) + at, ((base + fl.ent) >> 2) + at + rg.lens[b]));
+        });
       } finally {
         arena.dispose();
       }
-    } else {
-      const r = tf.tidy(() => {
-        const tokT = tf.tensor2d(tok, [B, T], 'int32');
-        const { hidden } = genericHidden(model, tokT, new Int32Array(B));
-        const { logp, ent } = genericLogpEnt(genericHead(model, hidden), tf.tensor1d(tgt, 'int32'), temperature);
-        return tf.stack([logp, ent]);
-      });
-      const v = r.dataSync() as Float32Array;
-      r.dispose();
-      logp = v.subarray(0, B * T);
-      ent = v.subarray(B * T);
+      continue;
     }
+    const r = tf.tidy(() => {
+      const tokT = tf.tensor2d(tok, [B, T], 'int32');
+      const { hidden } = genericHidden(model, tokT, new Int32Array(B));
+      const { logp, ent } = genericLogpEnt(genericHead(model, hidden), tf.tensor1d(tgt, 'int32'), temperature);
+      return tf.stack([logp, ent]);
+    });
+    const v = r.dataSync() as Float32Array;
+    r.dispose();
+    const logp = v.subarray(0, B * T);
+    const ent = v.subarray(B * T);
     chunk.forEach((s, b) => {
       const n = Math.max(0, s.length - 1);
       out.logp.push(logp.slice(b * T, b * T + n));

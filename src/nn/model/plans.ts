@@ -22,6 +22,8 @@ export interface Plan {
   T: number;
   LK: number;
   embed: ReturnType<Kernels['embed']>;
+  /** one token per "row" with offset -position: the packed (ragged) layout's embedding */
+  embedTok: ReturnType<Kernels['embed']>;
   ln: ReturnType<Kernels['layerNorm']>;
   qkv: Gemm;
   ktCopy: ReturnType<Kernels['copy']>;
@@ -53,6 +55,7 @@ interface BackPlan {
   dV: Gemm;
   gelu: ReturnType<Kernels['geluBack']>;
   embed: ReturnType<Kernels['embedBack']>;
+  embedTok: ReturnType<Kernels['embedBack']>;
   lpe: ReturnType<Kernels['logpEntBack']>;
 }
 
@@ -83,6 +86,7 @@ export function plan(K: Kernels, cfg: ModelConfig, T: number, LK: number): Plan 
       T,
       LK,
       embed: K.embed(T, D, cfg.context),
+      embedTok: K.embed(1, D, cfg.context),
       ln: K.layerNorm(D, LN_EPS),
       qkv: K.gemm({ N: D3, sai: D, sak: 1, sbk: D3, sci: D3, bias: true, MC: 64, packB: true }, 'matmul.qkv'),
       ktCopy: K.copy({ n: [H, DH, T], s: [T * D3, DH, 1, D3], d: [H * DH * LK, DH * LK, LK, 1] }, 'attn.k-transpose'),
@@ -126,6 +130,7 @@ export function backPlan(K: Kernels, cfg: ModelConfig, T: number): BackPlan {
       dV: K.gemm({ N: DH, sai: 1, sak: T, sbk: D, sci: D3, nb2: H, sa1: H * T * T, sb1: T * D, sc1: T * D3, sa2: T * T, sb2: DH, sc2: DH }, 'back.attn.dQKV'),
       gelu: K.geluBack(true),
       embed: K.embedBack(T, D, V, cfg.context),
+      embedTok: K.embedBack(1, D, V, cfg.context),
       lpe: K.logpEntBack(V),
     };
   });
@@ -138,6 +143,8 @@ interface LayerBufs {
   rstd1: number;
   h1: number;
   qkv: number;
+  /** ragged layout: the QKV rows scattered to [B, T] for attention (-1: not ragged) */
+  qkvP: number;
   kt: number;
   p: number;
   att: number;
@@ -151,10 +158,46 @@ interface LayerBufs {
   gt: number;
 }
 
+/**
+ * Padded rows stored without their padding: row b's lens[b] tokens, at columns
+ * first[b] .. first[b] + lens[b] - 1 of its T (first[b] = 0: right padding;
+ * the left padding otherwise), packed at token index starts[b] of n. Every
+ * token-wise step (the linear layers, LayerNorm, GELU, the head) runs on the
+ * n real tokens only; attention runs on rows scattered back to [B, T]
+ * (padding zeroed), which a row's real positions never read. Each token's
+ * numbers are those of the padded layout bit for bit, and every sum over
+ * tokens (weight and bias gradients, LayerNorm and embedding gradients) adds
+ * the same non-zero terms in the same order: the padding's terms are exact
+ * zeros there.
+ */
+export interface Ragged {
+  lens: Int32Array;
+  first: Int32Array;
+  starts: Int32Array;
+  n: number;
+}
+
+export function ragged(lens: Int32Array, first = new Int32Array(lens.length)): Ragged {
+  const starts = new Int32Array(lens.length);
+  let n = 0;
+  lens.forEach((l, b) => {
+    starts[b] = n;
+    n += l;
+  });
+  return { lens, first, starts, n };
+}
+
 export interface FwdLayout {
   lay: Layout;
+  /** the packed layout's rows, or null: B x T padded */
+  ragged: Ragged | null;
+  /** token count of the token-wise buffers (rg.n, or B * T) */
+  N: number;
   tok: number;
+  /** per-row left padding [B]; ragged: minus each token's position [N] */
   offs: number;
+  /** ragged: the left padding per row [B], for attention; else offs */
+  rowOffs: number;
   tgt: number;
   layers: LayerBufs[];
   xL: number;
@@ -163,6 +206,8 @@ export interface FwdLayout {
   hf: number;
   logits: number;
   s: number; // scores scratch
+  /** ragged: attention's output as [B, T, D] before it is gathered (-1: not ragged) */
+  attP: number;
   pack: number; // GEMM B-panel scratch
   logp: number;
   ent: number;
@@ -173,14 +218,15 @@ export interface FwdLayout {
  * own buffers (kept for the backward pass); without, layers share one set.
  * `ktExternal`: K^T goes to a caller's buffer (the KV cache) instead.
  */
-export function fwdLayout(cfg: ModelConfig, B: number, T: number, distinct: boolean, ktExternal: boolean): FwdLayout {
+export function fwdLayout(cfg: ModelConfig, B: number, T: number, distinct: boolean, ktExternal: boolean, rg: Ragged | null = null): FwdLayout {
   const lay = new Layout();
-  const N = B * T;
+  const N = rg ? rg.n : B * T;
   const D = cfg.d_model;
   const F = cfg.mlp_ratio * D;
   const H = cfg.heads;
   const tok = lay.take(N);
-  const offs = lay.take(B);
+  const offs = lay.take(rg ? N : B);
+  const rowOffs = rg ? lay.take(B) : offs;
   const tgt = lay.take(N);
   const layerBufs = (x: number): LayerBufs => ({
     x,
@@ -188,7 +234,8 @@ export function fwdLayout(cfg: ModelConfig, B: number, T: number, distinct: bool
     rstd1: lay.take(N),
     h1: lay.take(N * D),
     qkv: lay.take(N * 3 * D),
-    kt: ktExternal ? -1 : lay.take(N * D),
+    qkvP: rg ? lay.take(B * T * 3 * D) : -1,
+    kt: ktExternal ? -1 : lay.take(B * T * D),
     p: lay.take(B * H * T * T),
     att: lay.take(N * D),
     xmid: lay.take(N * D),
@@ -217,8 +264,11 @@ export function fwdLayout(cfg: ModelConfig, B: number, T: number, distinct: bool
   }
   return {
     lay,
+    ragged: rg,
+    N,
     tok,
     offs,
+    rowOffs,
     tgt,
     layers,
     xL,
@@ -227,6 +277,7 @@ export function fwdLayout(cfg: ModelConfig, B: number, T: number, distinct: bool
     hf: lay.take(N * D),
     logits: lay.take(N * cfg.vocab),
     s: lay.take(B * H * T * T),
+    attP: rg ? lay.take(B * T * D) : -1,
     pack: lay.take(Math.max(D * 3 * D, D * F, D * cfg.vocab)),
     logp: lay.take(N),
     ent: lay.take(N),
