@@ -5,7 +5,7 @@
 //     prompts   <- the epoch sampler over the training subset
 //     rollout   <- G responses per prompt (KV-cache sampling), verifiable reward
 //     A         <- group-normalised advantages
-//     old_logp  <- scored once, per mini-batch, before the first update
+//     old_logp  <- the rollout policy's, once, before the first update
 //     N updates <- one AdamW step per mini-batch on the configured policy loss
 //     log metrics; evaluate every eval.every; checkpoint every checkpoint_every
 //
@@ -25,7 +25,7 @@ import { EpochSampler } from '../data/sampler.ts';
 import { emaStep } from '../metrics/ema.ts';
 import { Rng } from '../util/rng.ts';
 import { describeBackend, initBackend } from '../nn/backend.ts';
-import { disposeModel, tokenLogProbsAndEntropy, type Model } from '../nn/model/index.ts';
+import { disposeModel, tokenLogProbsAndEntropy, usesFastPath, type Model } from '../nn/model/index.ts';
 import { AdamW, lrAt } from '../nn/optim.ts';
 import { computeAdvantages, broadcastAdvantages, entropyAdvTerm } from './advantage.ts';
 import {
@@ -43,6 +43,7 @@ import { theoryProbes, entropyDelta } from './probes.ts';
 import { completeEvaluation, evaluate, probeEntropy } from './evaluate.ts';
 import type { EvalRow } from '../runs/records.ts';
 import { encodePrompt, responseEntropy, rewardOf, sampleAll } from './rollout.ts';
+import type { Generation } from '../nn/sampling.ts';
 import { loadModel, loadTrainState, saveModel, saveTrainState, type TrainState } from './state.ts';
 import { selectTrainingSubset } from './subset.ts';
 import { cachedJson } from '../data/cache.ts';
@@ -218,7 +219,7 @@ export function grpoStep(
   const rowsPer = seqs.length / nMini;
   const minis = Array.from({ length: nMini }, (_, m) => {
     const rows = Array.from({ length: rowsPer }, (_, r) => m * rowsPer + r);
-    return buildMiniBatch(model, rows.map((r) => seqs[r]), rows.map((r) => promptLens[groups[r]]), cfg.rollout.temperature);
+    return buildMiniBatch(model, rows.map((r) => seqs[r]), rows.map((r) => promptLens[groups[r]]), rows.map((r) => gens[r]), cfg.rollout.temperature);
   });
   const entropy = rolloutEntropy(minis);
   const ctx = { ...where, entropy };
@@ -392,17 +393,33 @@ interface MiniBatch {
 }
 
 /**
- * One mini-batch with its old log-probs. They come from the same function and
- * batch composition the update uses, so with N = 1 the ratio is exactly 1
- * (SPEC 3).
+ * One mini-batch with its old log-probs, those of the rollout policy at its
+ * response tokens (SPEC 3; 0 elsewhere: the mask leaves them out). On the
+ * fast path the log-probs and entropies that sampling recorded are the ones
+ * scoring computes, bit for bit (test/nn/sampling.test.ts), so they are used
+ * as they are; elsewhere (the generic path agrees only to rounding) the batch
+ * is scored with the function and batch composition the update uses. Either
+ * way, with N = 1 the ratio is exactly 1.
  */
-function buildMiniBatch(model: Model, seqs: number[][], promptLens: number[], temperature: number): MiniBatch {
+function buildMiniBatch(model: Model, seqs: number[][], promptLens: number[], gens: Generation[], temperature: number): MiniBatch {
   const b = padBatch(seqs, promptLens, model.config.context);
+  const batch = { input: b.input, target: b.target, mask: b.mask, lengths: b.lengths, maskData: b.maskData };
+  if (usesFastPath(model)) {
+    const [B, T] = b.input.shape;
+    const logp = new Float32Array(B * T);
+    const entropy = new Float32Array(B * T);
+    // response token k of row i is the target at position promptLen - 1 + k
+    gens.forEach((g, i) => {
+      logp.set(g.logp, i * T + promptLens[i] - 1);
+      entropy.set(g.entropy, i * T + promptLens[i] - 1);
+    });
+    return { ...batch, oldLogp: tf.tensor2d(logp, [B, T]), entropy, logp };
+  }
   const { logp, entropy } = tf.tidy(() => tokenLogProbsAndEntropy(model, b.input, b.target, temperature, { lengths: b.lengths }));
   const logpData = logp.dataSync() as Float32Array;
   const entData = entropy.dataSync() as Float32Array;
   entropy.dispose();
-  return { input: b.input, target: b.target, mask: b.mask, lengths: b.lengths, oldLogp: logp, entropy: entData, logp: logpData, maskData: b.maskData };
+  return { ...batch, oldLogp: logp, entropy: entData, logp: logpData };
 }
 
 function disposeMiniBatch(mb: MiniBatch): void {

@@ -105,14 +105,19 @@ describe('grpo/trainer', function () {
       assert.ok(fs.existsSync(path.join(dir, f)), f);
   });
 
-  it('with one update per batch the ratio is exactly 1: no clipping, zero approx-KL', async () => {
-    const dir = path.join(tmp, 'n1');
-    await runIn(dir, tinyConfig({ train: { updates_per_batch: 1, steps: 3 } }));
-    for (const r of metricsOf(dir)) {
-      assert.equal(r['actor/ppo_kl'], 0);
-      assert.equal(r['actor/pg_clipfrac'], 0);
-      assert.deepEqual([r['rlgrid/clipfrac'], r['rlgrid/ratio_p1'], r['rlgrid/ratio_p50'], r['rlgrid/ratio_p99']], [0, 1, 1, 1]);
+  it('with one update per batch the ratio is exactly 1: no clipping, zero approx-KL (old_logp from the rollout on wasm, scored on cpu)', async () => {
+    // wasm (the fast path): old_logp are the log-probs sampling recorded; cpu
+    // (the generic path): the batch is scored by the update's own function
+    for (const backend of ['cpu', 'wasm']) {
+      const dir = path.join(tmp, `n1-${backend}`);
+      await runIn(dir, tinyConfig({ train: { updates_per_batch: 1, steps: backend === 'cpu' ? 1 : 3 }, runtime: { backend } }));
+      for (const r of metricsOf(dir)) {
+        assert.equal(r['actor/ppo_kl'], 0, backend);
+        assert.equal(r['actor/pg_clipfrac'], 0);
+        assert.deepEqual([r['rlgrid/clipfrac'], r['rlgrid/ratio_p1'], r['rlgrid/ratio_p50'], r['rlgrid/ratio_p99']], [0, 1, 1, 1]);
+      }
     }
+    const dir = path.join(tmp, 'n1-wasm');
     // evaluations at steps 0, 2, 3: the "last 3" are the trained ones (2 and 3), never the base model's step 0
     const evals = readJsonl<{ step: number; probe_entropy: number }>(path.join(dir, 'eval.jsonl'));
     assert.deepEqual(evals.map((e) => e.step), [0, 2, 3]);
