@@ -72,7 +72,8 @@ export function forwardLogits(model: Model, tokens: tf.Tensor2D, opts: ForwardOp
  * Per-token log-prob of `targetIds` under softmax(logits / temperature) and
  * the full-vocabulary entropy H = logsumexp(z) - sum(softmax(z) z) (SPEC 4),
  * both [B, T] and differentiable w.r.t. model.params. A target outside
- * [0, vocab) (e.g. -1 for padding) gives logp 0.
+ * [0, vocab) (e.g. -1 for padding) gives logp 0; so do positions past
+ * `opts.lengths` (entropy 0 too), which the fast path does not compute.
  */
 export function tokenLogProbsAndEntropy(
   model: Model,
@@ -89,7 +90,7 @@ export function tokenLogProbsAndEntropy(
   const offs = checkOffsets(opts.offsets, B, T);
   const lens = opts.lengths ?? null;
   if (lens) checkLengths(lens, offs, B, T);
-  // the fast path skips the padding (all of it, unless some row has a token)
+  // the fast path leaves the padding out (a batch that is all padding is masked instead)
   const skipPadding = lens !== null && lens.some((l) => l > 0);
   if (usesFastPath(model)) {
     const tok = readTokens(inputIds, cfg.vocab, 'tokenLogProbsAndEntropy');
