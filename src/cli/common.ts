@@ -23,7 +23,8 @@ export interface FitCliOpts {
   wide?: boolean;
 }
 
-const collect = (v: string, acc: string[] | undefined): string[] => [...(acc ?? []), v];
+/** commander's accumulator for a repeatable option */
+export const collect = (v: string, acc: string[] | undefined): string[] => [...(acc ?? []), v];
 
 /** Declare --columns, --sort, --filter, --wide on a command. */
 export function addFitOptions(cmd: Command): Command {

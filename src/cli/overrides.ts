@@ -9,7 +9,7 @@ import type { GridOverrides } from '../grid/overrides.ts';
 import type { Plan } from '../grid/types.ts';
 import type { GridRecords } from '../report/load.ts';
 import { UserError } from '../util/errors.ts';
-import { projectRoot } from './common.ts';
+import { collect, projectRoot } from './common.ts';
 import { resolveGridArg } from './grid-arg.ts';
 
 export interface OverrideOpts {
@@ -18,7 +18,6 @@ export interface OverrideOpts {
   only?: string[];
 }
 
-const collect = (v: string, acc: string[] | undefined): string[] => [...(acc ?? []), v];
 
 /** Declare --set, --seeds and --only on a command. */
 export function addOverrideOptions(cmd: Command): Command {

@@ -6,7 +6,7 @@ import type { Agg, Layout } from '../report/table.ts';
 import { UserError } from '../util/errors.ts';
 import { EXIT_FAILED } from '../util/exit-codes.ts';
 import { GRID_ARG_HELP } from './grid-arg.ts';
-import { action, addFitOptions, runsDir, useColor, type FitCliOpts, runsDirOption } from './common.ts';
+import { action, addFitOptions, collect, runsDir, useColor, type FitCliOpts, runsDirOption } from './common.ts';
 import { addOverrideOptions, gridRecordsWithOverrides, type OverrideOpts } from './overrides.ts';
 
 /**
@@ -24,6 +24,7 @@ export interface TableCliOptions extends OverrideOpts, FitCliOpts {
   check?: string;
   tolerance?: string;
   runsDir?: string;
+  metric?: string[];
 }
 
 export function parseTolerance(text: string | undefined): number | undefined {
@@ -45,7 +46,7 @@ export async function tableCommand(grid: string, opts: TableCliOptions & { json?
   const { writeFileAtomic } = await import('../runs/files.ts');
   const { plan, records, warnings, labelOrder } = await gridRecordsWithOverrides(grid, runsDir(opts.runsDir), opts);
   for (const w of warnings) process.stderr.write(`note: ${w}\n`);
-  const model = buildTable(plan, records, { agg: opts.agg, layout: opts.layout, rows: opts.rows, labelOrder });
+  const model = buildTable(plan, records, { agg: opts.agg, layout: opts.layout, rows: opts.rows, labelOrder, metrics: opts.metric });
   const { terminalWidth } = await import('../report/fit.ts');
   const text = renderTable(model, opts.format, {
     color: !opts.out && opts.format === 'term' && useColor(),
@@ -81,6 +82,11 @@ export function register(program: Command): void {
     .addOption(new Option('--agg <agg>', 'aggregate over seeds: mean ± std, or IQM with a 95% stratified-bootstrap interval').choices(['mean', 'iqm']).default('mean'))
     .addOption(new Option('--layout <layout>', "override the grid's table layout").choices(['table1', 'table1-checkpoints', 'table2', 'table3', 'custom']))
     .option('--rows <axes>', "row axes (a or a+b), overriding the grid's table.rows")
+    .option(
+      '--metric <name>',
+      'a column of this metric instead of the grid\'s columns (repeatable; [source:]path[@reducer] as in claims), e.g. actor/pg_clipfrac@mean',
+      collect,
+    )
     .option('--check <file>', 'compare with a golden table (JSON or CSV from this command); exit 1 on a difference')
     .option('--tolerance <x>', 'with --check: numbers may differ by this much (absolute, in the column unit)')
     .addOption(runsDirOption());

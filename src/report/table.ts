@@ -86,6 +86,8 @@ export interface TableOptions {
   labelOrder?: LabelOrder;
   /** bootstrap resamples for --agg iqm (default 10,000) */
   reps?: number;
+  /** metric columns instead of the grid's (the custom layout) */
+  metrics?: string[];
 }
 
 const SCORE_DECIMALS = 2;
@@ -325,6 +327,10 @@ function subsetLabels(records: JobRecord[]): JobRecord[] {
 }
 
 function resolveLayout(spec: TableSpec | undefined, opts: TableOptions): Layout {
+  if (opts.metrics?.length) {
+    if (opts.layout && opts.layout !== 'custom') throw new UserError(`--metric makes a custom table; it cannot go with --layout ${opts.layout}`);
+    return 'custom';
+  }
   if (opts.layout) return opts.layout;
   if (spec?.layout) return spec.layout;
   if (Array.isArray(spec?.columns)) return 'custom';
@@ -403,8 +409,8 @@ export function buildTable(plan: Plan, allRecords: readonly JobRecord[], opts: T
           'they count only in the validation benchmark\'s cells; set eval.schedule: all for correlations on every benchmark.',
       );
   } else if (layout === 'custom') {
-    const names = Array.isArray(spec?.columns) ? spec.columns : [];
-    if (names.length === 0) throw new UserError('a custom table needs `table.columns`: a list of metric names');
+    const names = opts.metrics?.length ? opts.metrics : Array.isArray(spec?.columns) ? spec.columns : [];
+    if (names.length === 0) throw new UserError('a custom table needs `table.columns` (a list of metric names) or --metric');
     fields = names.map((name) => {
       const m = resolveMetric(name, usable);
       return { key: name, header: name, unit: 'value' as const, decimals: 4, value: (r: JobRecord) => scalarOf(m, r) };

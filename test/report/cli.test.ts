@@ -49,6 +49,12 @@ describe('report commands (CLI)', function () {
     assert.equal(rlgrid('table', 'methods', '--check', 'golden.json', '--tolerance', '0.001').code, 0);
     const usage = rlgrid('table', 'methods', '--tolerance', '0.1');
     assert.deepEqual([usage.code, usage.err], [2, 'error: --tolerance goes with --check FILE\n']);
+    // --metric (repeatable): a custom table of those metrics
+    const m = rlgrid('table', 'methods', '--metric', 'actor/pg_clipfrac@mean', '--metric', 'entropy_ema', '--format', 'md');
+    assert.equal(m.code, 0, m.err);
+    assert.deepEqual(m.out.split('\n').slice(2, 5), ['| method | n | actor/pg_clipfrac@mean | entropy_ema |', '|:---|---:|---:|---:|', '| GRPO | 3 | 0.0155 ± 0.0000 | 0.6210 ± 0.0030 |']);
+    const clash = rlgrid('table', 'methods', '--metric', 'entropy_ema', '--layout', 'table3');
+    assert.deepEqual([clash.code, clash.err], [2, 'error: --metric makes a custom table; it cannot go with --layout table3\n']);
   });
 
   it('check: exit 0 when every gated claim holds (a gate: false claim that is not shown does not fail)', function () {

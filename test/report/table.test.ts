@@ -193,6 +193,20 @@ describe('report/table', function () {
     assert.equal(renderTable(buildTable(subsets.plan, subsets.records), 'md'), text(TABLE3_MD));
   });
 
+  it('--metric: custom columns of any metric, reduced per job (fixture: actor/pg_clipfrac = (2 mi + t) / 1000 at steps 1-30)', function () {
+    const model = buildTable(methods.plan, methods.records, { metrics: ['actor/pg_clipfrac@mean', 'metrics:actor/pg_clipfrac'] });
+    assert.equal(model.layout, 'custom');
+    const j = JSON.parse(renderTable(model, 'json'));
+    const cell = (row: number, key: string) => j.rows[row].cells[key];
+    // the mean over steps 1-30 is (2 mi + 15.5) / 1000 in every seed; @last (the default) is (2 mi + 30) / 1000
+    assert.deepEqual([0, 1, 2].map((r) => Number(cell(r, 'actor/pg_clipfrac@mean').center.toFixed(9))), [0.0155, 0.0175, 0.0195]);
+    assert.deepEqual([0, 1, 2].map((r) => Number(cell(r, 'metrics:actor/pg_clipfrac').center.toFixed(9))), [0.03, 0.032, 0.034]);
+    assert.deepEqual([0, 1, 2, 3].map((r) => cell(r, 'actor/pg_clipfrac@mean').n), [3, 3, 2, 0]);
+    assert.equal(renderTable(model, 'md').split('\n')[2], '| method | n | actor/pg_clipfrac@mean | metrics:actor/pg_clipfrac |');
+    assert.throws(() => buildTable(methods.plan, methods.records, { metrics: ['actor/pg_clipfrac'], layout: 'table2' }), /--metric makes a custom table; it cannot go with --layout table2/);
+    assert.throws(() => buildTable(methods.plan, methods.records, { metrics: ['actor/no_such_metric'] }), /actor\/no_such_metric/);
+  });
+
   it('--agg iqm: interquartile mean with a 95% stratified-bootstrap interval', function () {
     assert.equal(renderTable(buildTable(methods.plan, methods.records, { agg: 'iqm' }), 'term'), text(IQM_TERM));
   });
