@@ -109,6 +109,8 @@ class FastDecoder implements Decoder {
       lp: L.take(B * cfg.vocab),
       logp: L.take(B),
       ent: L.take(B),
+      // the linear layers' weight panels, packed per call (plans.ts: packB)
+      pack: L.take(Math.max(D * 3 * D, D * F, D * cfg.vocab)),
     };
     this.arena = this.K.alloc([L.floats]);
     // zero the caches: positions not yet written must be finite (they meet zero probabilities)
@@ -204,17 +206,18 @@ class FastDecoder implements Decoder {
       const kc = base + this.caches[l].kt;
       const vc = base + this.caches[l].v;
       dp.ln(x, w[lp(l, L_LN1G)], w[lp(l, L_LN1B)], base + b.h, base + b.mean, base + b.rstd, B);
-      dp.qkv(base + b.h, w[lp(l, L_QKVW)], base + b.qkv, w[lp(l, L_QKVB)], 0, B, 1, D);
+      dp.qkv(base + b.h, w[lp(l, L_QKVW)], base + b.qkv, w[lp(l, L_QKVB)], 0, B, 1, D, base + b.pack);
       dp.kWrite(base + b.qkv + D * 4, kc + c * 4, B);
       dp.vWrite(base + b.qkv + 2 * D * 4, vc + c * D * 4, B);
-      dp.scores(base + b.qkv, kc, base + b.s, 0, 0, 1, B, DH);
+      // only the filled columns (the softmax reads no others): rounded up to 8, few kernels
+      dp.scores(Math.min(this.capacity, Math.ceil((c + 1) / 8) * 8))(base + b.qkv, kc, base + b.s, 0, 0, 1, B, DH);
       dp.softmax(base + b.s, base + b.p, base + b.offs, B, c);
       dp.pv(base + b.p, vc, base + b.att, 0, 0, 1, B, c + 1);
-      dp.proj(base + b.att, w[lp(l, L_OW)], base + b.xmid, w[lp(l, L_OB)], x, B, 1, D);
+      dp.proj(base + b.att, w[lp(l, L_OW)], base + b.xmid, w[lp(l, L_OB)], x, B, 1, D, base + b.pack);
       dp.ln(base + b.xmid, w[lp(l, L_LN2G)], w[lp(l, L_LN2B)], base + b.h, base + b.mean, base + b.rstd, B);
-      dp.fc1(base + b.h, w[lp(l, L_FC1W)], base + b.u, w[lp(l, L_FC1B)], 0, B, 1, D);
+      dp.fc1(base + b.h, w[lp(l, L_FC1W)], base + b.u, w[lp(l, L_FC1B)], 0, B, 1, D, base + b.pack);
       dp.gelu(base + b.u, base + b.g, B * F);
-      dp.fc2(base + b.g, w[lp(l, L_FC2W)], y, w[lp(l, L_FC2B)], base + b.xmid, B, 1, F);
+      dp.fc2(base + b.g, w[lp(l, L_FC2W)], y, w[lp(l, L_FC2B)], base + b.xmid, B, 1, F, base + b.pack);
       [x, y] = [y, x];
     }
     this.length = c + 1;
