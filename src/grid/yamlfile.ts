@@ -19,6 +19,9 @@ import type { Diagnostic } from '../util/errors.ts';
 import type { Seg } from './paths.ts';
 import { displayPath } from './paths.ts';
 
+/** Keys whose values are prose, where a "#" is more likely text than the start of a comment. */
+const PROSE_KEYS = new Set(['name', 'note', 'description']);
+
 /** Aliases a file may expand before it counts as an alias bomb (yaml's maxAliasCount). */
 export const MAX_ALIASES = 100;
 /** Grid files are small; a bigger file is a mistake (or an attack). */
@@ -162,6 +165,21 @@ export function readYaml(file: string, display: string): { yf?: YamlFile; diags:
       if (pair.key !== null && !isScalar(pair.key) && !isAlias(pair.key)) {
         const pos = at((pair.key as YamlNode).range?.[0] ?? 0);
         diags.push({ file: display, line: pos.line, col: pos.col, message: 'a key must be a plain string, not a list or map' });
+      }
+      // "note: see issue #16" loses everything from " #" on, silently: YAML reads a comment there.
+      // A comment written as one ("# like this", a space after the "#") is left alone.
+      const key = isScalar(pair.key) ? String(pair.key.value) : '';
+      const v = pair.value;
+      if (PROSE_KEYS.has(key) && isScalar(v) && v.type === 'PLAIN' && typeof v.value === 'string' && /^\S/.test(v.comment ?? '')) {
+        const hash = text.indexOf('#', v.range?.[1] ?? 0);
+        const pos = at(hash >= 0 ? hash : (v.range?.[0] ?? 0));
+        const lost = `#${v.comment}`.split('\n')[0].slice(0, 40);
+        diags.push({
+          file: display,
+          line: pos.line,
+          col: pos.col,
+          message: `${key}: the text ends before "${lost}" (in YAML " #" starts a comment); write it as a block (${key}: >-, then the text indented below) or in quotes`,
+        });
       }
     },
   });

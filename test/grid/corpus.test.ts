@@ -66,7 +66,12 @@ describe('good grids', () => {
       assert.ok(planGrid(f, { root: FIXTURES }).jobs.length > 0);
     });
 
-  const projectGrids = readdirSync(path.join(REPO, 'grids')).filter((f) => /\.ya?ml$/.test(f));
+  // every grid of the project, in every folder (ci/, phrase/, world2/ extend others: a claim added to
+  // a parent must not break a child that renamed its rows)
+  const projectGrids = (readdirSync(path.join(REPO, 'grids'), { recursive: true }) as string[]).filter((f) => /\.ya?ml$/.test(f)).sort();
+  it('finds the grids in the subfolders too', () => {
+    assert.ok(projectGrids.includes('table2.yaml') && projectGrids.includes(path.join('ci', 'phrase-table2.yaml')) && projectGrids.includes(path.join('world2', 'regime-ci.yaml')));
+  });
   for (const f of projectGrids)
     it(`grids/${f}`, () => {
       assert.ok(planGrid(`grids/${f}`, { root: REPO }).jobs.length > 0);
