@@ -326,6 +326,16 @@ function subsetLabels(records: JobRecord[]): JobRecord[] {
   });
 }
 
+/**
+ * Decimals of a metric column: 4, or more where the column's largest value
+ * is small enough that 4 would leave fewer than 3 significant digits (a clip
+ * fraction of 0.00013 reads 0.000130, not 0.0001).
+ */
+function valueDecimals(values: readonly (number | null)[]): number {
+  const top = Math.max(0, ...values.map((v) => (v === null ? 0 : Math.abs(v))));
+  return top > 0 ? Math.min(10, Math.max(4, 2 - Math.floor(Math.log10(top)))) : 4;
+}
+
 function resolveLayout(spec: TableSpec | undefined, opts: TableOptions): Layout {
   if (opts.metrics?.length) {
     if (opts.layout && opts.layout !== 'custom') throw new UserError(`--metric makes a custom table; it cannot go with --layout ${opts.layout}`);
@@ -413,7 +423,8 @@ export function buildTable(plan: Plan, allRecords: readonly JobRecord[], opts: T
     if (names.length === 0) throw new UserError('a custom table needs `table.columns` (a list of metric names) or --metric');
     fields = names.map((name) => {
       const m = resolveMetric(name, usable);
-      return { key: name, header: name, unit: 'value' as const, decimals: 4, value: (r: JobRecord) => scalarOf(m, r) };
+      const value = (r: JobRecord) => scalarOf(m, r);
+      return { key: name, header: name, unit: 'value' as const, decimals: valueDecimals(usable.map(value)), value };
     });
     columns = fields.map((f) => ({ header: f.header, fields: [f.key] }));
     notes.push(`Each cell: ${spread}.`);

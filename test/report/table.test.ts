@@ -223,6 +223,18 @@ describe('report/table', function () {
       assert.equal(Number(m.std!.toFixed(12)), Number(Math.sqrt((0.09 + 0.04 + 0.01 + 0.36) / 3).toFixed(12)));
     });
 
+    it('a metric column has 4 decimals, or enough for 3 significant digits of its largest value', function () {
+      const md = (values: number[]) => {
+        const g = memoryGrid(values.map((e) => ({ v: 'x', status: 'done' as const, entropy: e })));
+        return renderTable(buildTable(g.plan, g.records, { metrics: ['entropy_ema'] }), 'md').split('\n')[4];
+      };
+      assert.equal(md([0.12, 0.14]), '| x | 2 | 0.1300 ± 0.0141 |');
+      assert.equal(md([0.00013, 0.00015]), '| x | 2 | 0.000140 ± 0.000014 |');
+      assert.equal(md([0.0000213, 0.0000215]), '| x | 2 | 0.0000214 ± 0.0000001 |');
+      assert.equal(md([1234.5, 1234.7]), '| x | 2 | 1234.6000 ± 0.1414 |');
+      assert.equal(md([0, 0]), '| x | 2 | 0.0000 ± 0.0000 |');
+    });
+
     it('one job: the value alone, no spread', function () {
       const g = memoryGrid([{ v: 'x', status: 'done', entropy: 0.5 }]);
       const row = renderTable(buildTable(g.plan, g.records), 'csv').split('\n')[1];
