@@ -18,7 +18,6 @@ export interface OverrideOpts {
   only?: string[];
 }
 
-
 /** Declare --set, --seeds and --only on a command. */
 export function addOverrideOptions(cmd: Command): Command {
   return cmd
