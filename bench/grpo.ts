@@ -15,6 +15,10 @@
 //             checkpoint's other benchmarks (full minus validation-only)
 // The base model's responses stand in for the trained model's (evaluation
 // time follows response length). RLGRID_BENCH_GRPO_STEPS=n measures n steps.
+// It also prints how much of a rollout batch is padding, per shipped base
+// model: the share of real tokens in the padded [B, T] training batch, and
+// of decoding row-steps whose row is still running (docs/performance.md,
+// "Padding is not computed").
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +28,8 @@ import { evaluate } from '../src/grpo/evaluate.ts';
 import { disposeModel } from '../src/nn/model/index.ts';
 import { loadModel } from '../src/grpo/state.ts';
 import { probePrompts, train } from '../src/grpo/trainer.ts';
+import { encodePrompt, sampleAll } from '../src/grpo/rollout.ts';
+import { Rng } from '../src/util/rng.ts';
 import { readJsonl } from '../src/runs/files.ts';
 import { getTaskWorld } from '../src/tasks/index.ts';
 
@@ -83,6 +89,29 @@ async function evalSeconds(scope: 'all' | 'validation'): Promise<{ wall: number;
   }
 }
 
+/** Three rollout batches of 32 prompts x 8 from a base model: how much of the padded work is real. */
+function paddingShare(task: string, modelDir: string): { real_token_share: number[]; decoding_rows_running_share: number[] } {
+  const cfg = resolveJob({ task, model: modelDir });
+  const world = getTaskWorld(task);
+  const { model } = loadModel(path.resolve(modelDir));
+  const real: number[] = [];
+  const running: number[] = [];
+  try {
+    for (let b = 1; b <= 3; b++) {
+      const prompts = world.train.slice(b * 32, b * 32 + 32);
+      const gens = sampleAll(model, world, prompts, 8, cfg.rollout, Rng.derived(cfg.seed, `bench-padding:${b}`));
+      const lens = gens.map((g, i) => encodePrompt(world, prompts[Math.floor(i / 8)]).length + g.tokens.length - 1);
+      const resp = gens.map((g) => g.tokens.length);
+      const share = (xs: number[]) => Number((xs.reduce((a, x) => a + x, 0) / (xs.length * Math.max(...xs))).toFixed(3));
+      real.push(share(lens)); // against the longest input (padBatch rounds T up to a multiple of 8: a little more padding)
+      running.push(share(resp)); // decoding runs until the longest response ends
+    }
+  } finally {
+    disposeModel(model);
+  }
+  return { real_token_share: real, decoding_rows_running_share: running };
+}
+
 export async function benchGrpo(): Promise<void> {
   if (!fs.existsSync('models/base/checkpoint.json')) {
     console.log('models/base is missing: run `rlgrid pretrain` first');
@@ -91,6 +120,9 @@ export async function benchGrpo(): Promise<void> {
   const steps = Number(process.env.RLGRID_BENCH_GRPO_STEPS ?? 4);
   const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
   console.log(`table2 job, full scale, scaled from ${steps - 1} timed steps and 2 evaluations (load average ${load()} before)`);
+  await initBackend('auto', 1);
+  for (const [task, dir] of [['arith', 'models/base'], ['phrase', 'models/phrase']])
+    if (fs.existsSync(path.join(dir, 'checkpoint.json'))) console.log(JSON.stringify({ name: 'padding', task, batches: '3 x (32 prompts x 8)', ...paddingShare(task, dir) }));
   const perStep: Record<number, { wall: number; cpu: number }> = {};
   for (const n of [1, 4]) {
     const r = await stepSeconds(n, steps);

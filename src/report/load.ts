@@ -124,8 +124,9 @@ export type RunArg =
 
 /**
  * What diff, logs and reproduce read, resolved from the command line in one
- * place (cli/grid-arg.ts): a job's run directory, a job id under runs/jobs, `GRID:axis=label[,axis=label]` naming one job of a grid (`text`
- * is how the user wrote it), or a grid.
+ * place (cli/grid-arg.ts): a job's run directory, a job id under runs/jobs,
+ * `GRID:axis=label[,axis=label]` naming one job of a grid (`text` is how the
+ * user wrote it), or a grid.
  */
 export type RunSource =
   | { kind: 'job-dir'; dir: string }

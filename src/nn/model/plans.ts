@@ -315,17 +315,20 @@ export interface DecodePlan {
 export function decodePlan(K: Kernels, cfg: ModelConfig, C: number): DecodePlan {
   return cached(K, `dec:${cfgKey(cfg)}:${C}`, () => {
     const { D, H, DH, F, V, D3 } = dims(cfg);
+    const scoresByWidth: Gemm[] = [];
     return {
       embed: K.embed(1, D, cfg.context),
       ln: K.layerNorm(D, LN_EPS),
       qkv: K.gemm({ N: D3, sai: D, sak: 1, sbk: D3, sci: D3, bias: true, MC: 64, packB: true }, 'matmul.qkv'),
       kWrite: K.copy({ n: [H, DH, 1], s: [D3, DH, 1, 0], d: [H * DH * C, DH * C, C, 1] }, 'kv-cache.write'),
       vWrite: K.copy({ n: [1, 1, D], s: [D3, 0, 0, 1], d: [C * D, 0, 0, 1] }, 'kv-cache.write'),
-      scores: (n: number) => K.gemm({
-        N: n, sai: D3, sak: 1, sbk: C, sci: C,
-        nb2: H, sa1: D3, sb1: H * DH * C, sc1: H * C, sa2: DH, sb2: DH * C, sc2: C,
-        alpha: 1 / Math.sqrt(DH),
-      }, 'attn.scores'),
+      // one kernel per width, looked up here rather than by its spec's JSON in every decoding step
+      scores: (n: number) =>
+        (scoresByWidth[n] ??= K.gemm({
+          N: n, sai: D3, sak: 1, sbk: C, sci: C,
+          nb2: H, sa1: D3, sb1: H * DH * C, sc1: H * C, sa2: DH, sb2: DH * C, sc2: C,
+          alpha: 1 / Math.sqrt(DH),
+        }, 'attn.scores')),
       softmax: K.softmax(H, 1, C),
       pv: K.gemm({ N: DH, sai: C, sak: 1, sbk: D, sci: D, nb2: H, sa1: H * C, sb1: C * D, sc1: D, sa2: C, sb2: DH, sc2: DH }, 'attn.pv'),
       proj: K.gemm({ N: D, sai: D, sak: 1, sbk: D, sci: D, bias: true, residual: true, MC: 64, packB: true }, 'matmul.attn-out'),
