@@ -1,5 +1,7 @@
 // What every command shares: exit codes, error printing, --json output,
 // colour (NO_COLOR), and where run directories live.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { UserError, FailedError, resourceFault } from '../util/errors.ts';
@@ -77,8 +79,27 @@ export function reportError(e: unknown): number {
     process.stderr.write(`failed: ${e.message}\n`);
     return EXIT_FAILED;
   }
-  process.stderr.write(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.stderr.write(internalErrorReport(e));
   return EXIT_FAILED;
+}
+
+/**
+ * A bug: one line for the user, the stack trace in a file (a long run that
+ * crashed cannot cheaply be run again to get it); RLGRID_DEBUG=1 prints it here.
+ */
+export function internalErrorReport(e: unknown, dir = os.tmpdir()): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const trace = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  if (process.env.RLGRID_DEBUG) return `internal error (a bug in rlgrid): ${trace}\n`;
+  const file = path.join(dir, `rlgrid-internal-error-${process.pid}.txt`);
+  let where: string;
+  try {
+    fs.writeFileSync(file, `rlgrid ${process.argv.slice(2).join(' ')}\n${trace}\n`);
+    where = `its stack trace is in ${file}: please report it with that file`;
+  } catch {
+    where = 'set RLGRID_DEBUG=1 to print its stack trace';
+  }
+  return `internal error (a bug in rlgrid): ${message}\n  ${where}\n`;
 }
 
 /** --max-jobs N: the most jobs a grid may expand to (counted before expanding); undefined: the planner's default. */

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT_BAD_INPUT } from '../util/exit-codes.ts';
+import { reportError } from './common.ts';
 import { register as cancel } from './cancel.ts';
 import { register as check } from './check.ts';
 import { register as diff } from './diff.ts';
@@ -64,5 +65,5 @@ try {
   if (e instanceof CommanderError) {
     // --help and --version exit 0; usage errors exit 2 (commander already printed them).
     process.exitCode = e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
-  } else throw e;
+  } else process.exitCode = reportError(e);
 }
