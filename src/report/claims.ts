@@ -152,6 +152,11 @@ function judge(plan: Plan, records: JobRecord[], c: Claim): ClaimResult {
   // every label exists, but the combination may not (an excluded one): no run can ever fill it
   const empty = selectors.filter((s) => !records.some((r) => matchesSelector(r.labels, s)));
   if (empty.length) return { ...base, evidence: empty.map((s) => `no planned job matches ${formatSelector(s)}`).join('; ') };
+  // no job of the claim has finished yet: there is no metric to resolve, and nothing wrong with the claim
+  if (!scope.some(isUsable)) {
+    const groups = selectors.map((s) => summarize(records, s, () => null));
+    return { ...base, groups, verdict: 'not shown', evidence: tooFew(groups)! };
+  }
 
   let m: ResolvedMetric;
   let m2: ResolvedMetric | null = null;

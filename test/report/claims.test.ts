@@ -24,6 +24,7 @@ const CLAIMS: Claim[] = [
   { name: 'entropy rises with OOD accuracy', metric: 'probe_entropy', expect: { correlation: 'benchmarks.ood-logic.avg_at_k', sign: 'positive', of: { method: 'Clip-Free' } } },
   { name: 'one seed', metric: 'probe_entropy', expect: { correlation: 'benchmarks.id-val.avg_at_k', sign: 'negative', of: { method: 'GRPO', seed: 1 } } },
   { name: 'never ran', metric: 'entropy_ema', expect: { greater: { method: 'Entropy-Adv' }, than: GRPO } },
+  { name: 'nothing finished yet', metric: 'final.entropy_ema', expect: { within: [0, 1], of: { method: 'Entropy-Adv' } } },
   { name: 'typo in metric', metric: 'entropy_emma', expect: { less: GRPO, than: CH } },
   { name: 'typo in axis', metric: 'entropy_ema', expect: { less: { methd: 'GRPO' }, than: CH } },
   { name: 'unknown label', metric: 'entropy_ema', expect: { less: { method: 'PPO' }, than: CH } },
@@ -118,6 +119,13 @@ describe('report/claims', function () {
     );
   });
 
+  it('a claim none of whose jobs has finished is not shown, not invalid (its metric cannot be looked up yet)', function () {
+    const r = byName('nothing finished yet');
+    assert.equal(r.verdict, 'not shown');
+    assert.equal(r.evidence, 'needs at least 2 finished jobs per group: method=Entropy-Adv — (n=0; missing 3)');
+    assert.equal(r.groups[0]!.planned, 3);
+  });
+
   it('an unknown metric, axis or label makes the claim invalid', function () {
     assert.equal(byName('typo in metric').verdict, 'invalid');
     assert.match(byName('typo in metric').evidence, /^metric "entropy_emma" not found; result\.json numbers: steps, best_step, /);
@@ -138,11 +146,12 @@ describe('report/claims', function () {
       'entropy rises with OOD accuracy',
       'one seed',
       'never ran',
+      'nothing finished yet',
       'typo in metric',
       'typo in axis',
       'unknown label',
     ]);
-    assert.equal(claimsSummary(judged.results()), '16 claims: 3 hold, 2 contradicted, 8 not shown, 3 invalid; 12 gated claims failed');
+    assert.equal(claimsSummary(judged.results()), '17 claims: 3 hold, 2 contradicted, 9 not shown, 3 invalid; 13 gated claims failed');
   });
 
   it('the terminal table', function () {
