@@ -82,7 +82,10 @@ export function loadGridRecords(
     if (!fs.existsSync(src.file)) throw new UserError(`grid file not found: ${src.file}`);
     const g = readGridFile(src.file, process.cwd());
     labelOrder = labelOrderOf(g);
-    plan = gridPlan(store, g.name);
+    // never run under its own name (table1 is table2's and table3's runs):
+    // job ids are content hashes, so its jobs are read wherever they ran
+    if (!fs.existsSync(planFile(store, g.name))) plan = expandGrid(g);
+    else plan = gridPlan(store, g.name);
     if (plan.grid.hash !== g.hash) {
       // Claims, table and labels are read from the file as it is now when its
       // jobs are the ones that ran (editing a claim needs no re-run); otherwise

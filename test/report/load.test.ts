@@ -62,6 +62,17 @@ describe('report/load: a grid file, planned, run and read back', function () {
     assert.deepEqual(rows, [['GRPO', 2, 0], ['Clip-Higher', 1, 1]]);
   });
 
+  it('a grid file never run under its own name reads its jobs wherever they ran (as table1 reads table2 and table3)', function () {
+    // the GRPO rows under another name, plus a seed no grid ran
+    const other = path.join(root, 'grpo-only.yaml');
+    fs.writeFileSync(other, GRID.replace('name: two', 'name: grpo-only').replace("    Clip-Higher: {train.clip: {low: 0.2, high: 0.28}}\n", '').replace('seed: [1, 2]', 'seed: [1, 2, 3]'));
+    const g = loadGridRecords(other, runs);
+    assert.deepEqual(g.warnings, []);
+    assert.equal(fs.existsSync(path.join(runs, 'grpo-only')), false, 'reading froze no plan');
+    assert.deepEqual(g.records.map((r) => `${r.labels.method}/${r.labels.seed}:${r.status}`), ['GRPO/1:done', 'GRPO/2:done', 'GRPO/3:missing']);
+    assert.deepEqual(g.records.slice(0, 2).map((r) => r.id), loadGridRecords(file, runs).records.slice(0, 2).map((r) => r.id));
+  });
+
   it('a grid file edited after its run: the frozen plan is shown, with a warning', function () {
     fs.writeFileSync(file, GRID.replace('seed: [1, 2]', 'seed: [1, 2, 3]'));
     try {
