@@ -2,7 +2,8 @@
 // files at that commit, whether they have uncommitted changes, and a hash of
 // those (`git diff HEAD` plus untracked source files), so that `status` can
 // tell results made by other code (stale). Only the code paths count: a
-// commit that touches docs, grids or tests leaves every job fresh.
+// commit that touches docs, grids or tests leaves every job fresh, and so does
+// one that touches only src/report (floor 7: no job's code can import it).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +18,9 @@ export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CODE_DIRS = ['src', 'bin', 'schema'];
 /** What a job's results depend on besides its config: the code folders and the pinned dependencies. */
 export const CODE_PATHS = [...CODE_DIRS, 'package.json', 'package-lock.json'];
+/** Code that only reads finished runs (tables, figures, claims): the floor rule keeps every job's imports out of it. */
+export const READ_ONLY_CODE = 'src/report/';
+const CODE_PATHSPECS = [...CODE_PATHS, `:(exclude)${READ_ONLY_CODE}`];
 
 /**
  * Environment override, JSON `{"commit": ..., "tree": ..., "dirty": ..., "diff_hash": ...}`:
@@ -38,10 +42,15 @@ export function gitCodeVersion(root: string = PACKAGE_ROOT): CodeVersion {
     return { ...UNKNOWN_CODE };
   }
   try {
-    // `ls-tree` lists the object id of each code folder and file at HEAD: equal listings, equal code.
-    const tree = createHash('sha256').update(git(root, ['ls-tree', 'HEAD', '--', ...CODE_PATHS])).digest('hex');
-    const diff = git(root, ['diff', 'HEAD', '--binary', '--', ...CODE_PATHS]);
-    const untracked = git(root, ['ls-files', '--others', '--exclude-standard', '-z', '--', ...CODE_DIRS])
+    // `ls-tree -r` lists the object id of each code file at HEAD: equal listings, equal code.
+    const listing = git(root, ['ls-tree', '-r', 'HEAD', '--', ...CODE_PATHS])
+      .toString()
+      .split('\n')
+      .filter((line) => !line.split('\t')[1]?.startsWith(READ_ONLY_CODE))
+      .join('\n');
+    const tree = createHash('sha256').update(listing).digest('hex');
+    const diff = git(root, ['diff', 'HEAD', '--binary', '--', ...CODE_PATHSPECS]);
+    const untracked = git(root, ['ls-files', '--others', '--exclude-standard', '-z', '--', ...CODE_DIRS, `:(exclude)${READ_ONLY_CODE}`])
       .toString()
       .split('\0')
       .filter(Boolean)

@@ -74,6 +74,20 @@ describe('exec/code (staleness)', () => {
     assert.equal(docs.tree, next.tree);
     const done = { ...newManifest('abcdef123456', 1), status: 'done' as const, code: next };
     assert.equal(isStale(done, docs), false, 'a docs-only commit leaves a job fresh');
+
+    // src/report only reads finished runs: editing or committing it leaves every job fresh
+    fs.mkdirSync(path.join(dir, 'src', 'report'));
+    fs.writeFileSync(path.join(dir, 'src', 'report', 'table.ts'), 'export const t = 1;\n');
+    assert.deepEqual({ ...gitCodeVersion(dir), commit: 'C' }, { ...docs, commit: 'C' }, 'an untracked file under src/report is not code');
+    git('add', '.');
+    git('commit', '-q', '-m', 'report');
+    fs.writeFileSync(path.join(dir, 'src', 'report', 'table.ts'), 'export const t = 2;\n');
+    const report = gitCodeVersion(dir);
+    assert.deepEqual([report.tree, report.dirty], [docs.tree, false], 'nor is a committed or edited one');
+    assert.equal(isStale(done, report), false);
+    fs.writeFileSync(path.join(dir, 'src', 'reporter.ts'), 'export const r = 1;\n');
+    assert.equal(gitCodeVersion(dir).dirty, true, 'src/reporter.ts is code: only the folder src/report/ is left out');
+    fs.rmSync(path.join(dir, 'src', 'reporter.ts'));
     fs.writeFileSync(path.join(dir, 'package-lock.json'), '{}\n');
     git('add', '.');
     git('commit', '-q', '-m', 'deps');
