@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { Plan } from '../grid/types.ts';
-import type { JobRecord } from '../runs/store.ts';
+import type { JobRecord, Store } from '../runs/store.ts';
 import { UserError } from '../util/errors.ts';
 import { action, addFitOptions, runsDir, useColor, type FitCliOpts, runsDirOption } from './common.ts';
 import { GRID_ARG_HELP, resolveGridArg } from './grid-arg.ts';
@@ -113,18 +113,33 @@ interface StatusOpts extends FitCliOpts {
   interval: string;
 }
 
-/** The text of one status view: the table, Slurm notes, the counts line. */
+/**
+ * The plan `status` shows: the grid's frozen plan; for a grid file never run
+ * under its own name (table1), its expansion, whose jobs may have run under
+ * other grids (job ids are content hashes).
+ */
+async function statusPlan(arg: string, store: Store): Promise<Plan> {
+  const { gridPlan, planFile } = await import('../runs/store.ts');
+  const g = resolveGridArg(arg, store.root);
+  if (g.kind === 'file' && fs.existsSync(g.file)) {
+    const plan = await planWithOverrides(g.file, {});
+    return fs.existsSync(planFile(store, plan.grid.name)) ? gridPlan(store, plan.grid.name) : plan;
+  }
+  return gridPlan(store, await gridNameFromArg(arg, store.root));
+}
+
 /** A grid's plan and records, with the scheduler's view (queue state, time limit, cancellation) merged in for jobs submitted with --executor slurm. */
 async function loadStatus(grid: string, opts: StatusOpts, tracker?: ProgressTracker) {
-  const { countByStatus, gridPlan, loadJobRecords, openStore } = await import('../runs/store.ts');
+  const { countByStatus, loadJobRecords, openStore } = await import('../runs/store.ts');
   const { codeVersion } = await import('../exec/code.ts');
   const launcher = await (await import('./launchers.ts')).queueLauncher();
   const store = openStore(runsDir(opts.runsDir));
-  const plan = gridPlan(store, await gridNameFromArg(grid, store.root));
+  const plan = await statusPlan(grid, store);
   const { records, views, notes } = launcher.status(store, loadJobRecords(store, plan, { code: codeVersion() }));
   return { launcher, store, plan, records, views, notes, counts: countByStatus(records), progress: await readProgress(records, tracker) };
 }
 
+/** The text of one status view: the table, Slurm notes, the counts line. */
 async function statusView(grid: string, opts: StatusOpts, tracker?: ProgressTracker): Promise<{ text: string; live: boolean }> {
   const { launcher, plan, records, views, notes, counts, progress } = await loadStatus(grid, opts, tracker);
   const column = views.size ? { name: launcher.kind, text: new Map(records.map((r) => [r.id, launcher.viewText(views.get(r.id))])) } : undefined;

@@ -131,6 +131,13 @@ describe('rlgrid run / status / ls', function () {
         ['b', 3, 2, 1],
       ],
     );
+
+    // a grid file never run under its own name: status reads its jobs where a and b ran them, and freezes nothing
+    const fc = grid('c', [1, 5]);
+    const sc = await runCli(['status', fc, '--json', '--runs-dir', runs], env());
+    assert.equal(sc.code, 0, sc.stderr);
+    assert.deepEqual(JSON.parse(sc.stdout).jobs.map((j: { labels: Record<string, string>; status: string }) => [j.labels.seed, j.status]), [['1', 'done'], ['5', 'pending']]);
+    assert.ok(!fs.existsSync(path.join(runs, 'c')), 'status froze no plan');
   });
 
   it('a job that throws, exits non-zero, is SIGKILLed or has a NaN loss fails with its reason; the grid goes on; the next run resumes them', async () => {

@@ -25,10 +25,14 @@ function asArith(c: JobConfig): Json {
 }
 
 describe('grids/phrase (world v2)', () => {
-  for (const g of ['table2', 'table3', 'fig-calibration', 'fig-clip-lr', 'fig-clipping', 'fig-entropy-coef', 'fig-entropy-methods', 'fig-offpolicy']) {
-    it(`phrase/${g} runs arith's ${g} with phrase's world, base model and target 0.2`, () => {
+  const twins = [
+    ...['table2', 'table3', 'fig-calibration', 'fig-clip-lr', 'fig-clipping', 'fig-entropy-coef', 'fig-entropy-methods', 'fig-offpolicy'].map((g) => [g, `phrase/${g}`]),
+    ...['table3', 'fig-entropy-coef'].map((g) => [`ci/${g}`, `ci/phrase-${g}`]),
+  ];
+  for (const [g, twin] of twins) {
+    it(`${twin} runs arith's ${g} with phrase's world, base model and target 0.2`, () => {
       const arith = planGrid(`grids/${g}.yaml`, { root: REPO });
-      const phrase = planGrid(`grids/phrase/${g}.yaml`, { root: REPO });
+      const phrase = planGrid(`grids/${twin}.yaml`, { root: REPO });
       const key = (l: Record<string, string>): string => JSON.stringify(Object.entries(l).map(([k, v]) => [k, v.replace('target 0.2)', 'target 0.12)')]));
       const byLabels = new Map(arith.jobs.map((j) => [key(j.labels), j.config]));
       assert.equal(phrase.jobs.length, arith.jobs.length);
