@@ -59,6 +59,15 @@ describe('grids/phrase (world v2)', () => {
     );
   });
 
+  it('ci/phrase-fig-entropy-coef gates what holds on phrase: both coefficient signs, not the diversity correlation', () => {
+    const plan = planGrid('grids/ci/phrase-fig-entropy-coef.yaml', { root: REPO });
+    assert.deepEqual(
+      plan.claims.filter((c) => c.gate !== false).map((c) => c.name).sort(),
+      ['A negative entropy coefficient lowers entropy', 'A positive entropy coefficient raises entropy'],
+    );
+    assert.equal(plan.claims.length, planGrid('grids/ci/fig-entropy-coef.yaml', { root: REPO }).claims.length, 'every claim of arith\'s CI grid, restated or inherited');
+  });
+
   it('.ci/run checks a golden table for every grid it runs (but the smoke grid), and runs the grid of every golden table', () => {
     const script = fs.readFileSync(path.join(REPO, '.ci/run'), 'utf8');
     const loop = /for g in ([\w -]+); do/.exec(script);
