@@ -22,7 +22,7 @@ export function register(program: Command): void {
       action(async (opts: { out: string; task: string; steps?: string; seed?: string; backend: string; reportOnly?: boolean; json?: boolean }) => {
         const root = projectRoot();
         const out = path.resolve(root, opts.out);
-        if (path.relative(root, out).startsWith('..')) throw new UserError(`--out ${opts.out} leaves the project directory`);
+        if (path.relative(root, out).startsWith('..')) throw new UserError(`--out ${opts.out} leaves the project directory (the directory rlgrid runs in)`);
         const int = (v: string | undefined, name: string, dflt: number) => {
           if (v === undefined) return dflt;
           const n = Number(v);

@@ -94,7 +94,7 @@ function loadParent(ctx: Ctx, yf: YamlFile, ext: string, chain: string[]): Merge
   const at = src(yf, ['extends']);
   const target = path.resolve(path.dirname(yf.file), ext);
   if (!ctx.inside(target)) {
-    ctx.at(at, `extends ${JSON.stringify(ext)} leaves the project directory`);
+    ctx.at(at, `extends ${JSON.stringify(ext)} leaves the project directory (the directory rlgrid runs in)`);
     return undefined;
   }
   if (!existsSync(target)) {
@@ -103,7 +103,7 @@ function loadParent(ctx: Ctx, yf: YamlFile, ext: string, chain: string[]): Merge
   }
   const real = realpathSync(target);
   if (!ctx.inside(real)) {
-    ctx.at(at, `extends ${JSON.stringify(ext)} leaves the project directory through a symbolic link`);
+    ctx.at(at, `extends ${JSON.stringify(ext)} leaves the project directory (the directory rlgrid runs in) through a symbolic link`);
     return undefined;
   }
   if (chain.includes(real)) {
@@ -124,7 +124,7 @@ function loadParent(ctx: Ctx, yf: YamlFile, ext: string, chain: string[]): Merge
 function checkFilePath(ctx: Ctx, configPath: string, value: Json, at: Src): void {
   if (!FILE_PATHS.includes(configPath) || typeof value !== 'string') return;
   if (path.isAbsolute(value) || !ctx.inside(path.resolve(ctx.root, value)))
-    ctx.at(at, `${configPath} ${JSON.stringify(value)} leaves the project directory: file paths are relative to the project root and stay inside it`);
+    ctx.at(at, `${configPath} ${JSON.stringify(value)} leaves the project directory (the directory rlgrid runs in): file paths are relative to the project root and stay inside it`);
 }
 
 /** Normalize a patch of this file, reporting clashes and file paths that leave the project. */

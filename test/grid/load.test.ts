@@ -109,8 +109,8 @@ describe('grid loading', () => {
     });
     symlinkSync(outside, path.join(root, 'link'));
     assert.deepEqual(errorsOf(() => loadGrid('g.yaml', { root })), [
-      'g.yaml:3:10 extends: extends "link/p.yaml" leaves the project directory through a symbolic link',
-      'g.yaml:4:15 base.model: model "models/../../x" leaves the project directory: file paths are relative to the project root and stay inside it',
+      'g.yaml:3:10 extends: extends "link/p.yaml" leaves the project directory (the directory rlgrid runs in) through a symbolic link',
+      'g.yaml:4:15 base.model: model "models/../../x" leaves the project directory (the directory rlgrid runs in): file paths are relative to the project root and stay inside it',
     ]);
     // the same files are fine under a root that holds both directories
     const g2 = loadGrid(path.join(root, 'g2.yaml'), { root: tmpdir() });
