@@ -13,6 +13,7 @@ import type { ResponseLine } from '../runs/responses.ts';
 import { scoreSequences, type Model } from '../nn/model/index.ts';
 import { yieldToEventLoop } from '../util/tick.ts';
 import { encodePrompt, responseEntropy, rewardOf, sampleAll, sampleAllYielding } from './rollout.ts';
+import { worldStats } from './world-stats.ts';
 
 /** The questions of a benchmark that a job evaluates: the first `questions`, or all. */
 export function evalQuestions(b: Benchmark, questions: number | null): Problem[] {
@@ -27,10 +28,13 @@ export function probeEntropy(
   cfg: JobConfig,
   rng: Rng,
   samples = 4,
-): { entropy: number; answer: number | null } {
+): { entropy: number; answer: number | null; byClass?: Record<string, number> } {
   const gens = sampleAll(model, world, probe, samples, cfg.rollout, rng);
   const e = responseEntropy(world, gens);
-  return { entropy: e.all, answer: e.answer };
+  if (!world.positionClasses) return { entropy: e.all, answer: e.answer };
+  // gens are prompt-major: `samples` responses of probe[0], then of probe[1], ...
+  const stats = worldStats(world, gens.map((gen, i) => ({ problem: probe[Math.floor(i / samples)], gen, reward: 0 })));
+  return { entropy: e.all, answer: e.answer, byClass: stats.entropyMean };
 }
 
 /** `keep`: receives each question's responses (eval.keep_responses); it changes no number. */
@@ -117,7 +121,7 @@ export async function evaluate(
   const benchmarks = await evaluateBenchmarks(model, world, cfg, step, names, keep);
   await yieldToEventLoop();
   const pe = probeEntropy(model, world, probe, cfg, probeRng(cfg, step));
-  const row: EvalRow = { step, probe_entropy: pe.entropy, probe_answer_entropy: pe.answer, benchmarks };
+  const row: EvalRow = { step, probe_entropy: pe.entropy, probe_answer_entropy: pe.answer, ...(pe.byClass ? { probe_entropy_by_class: pe.byClass } : {}), benchmarks };
   if (scope === 'validation') row.scope = 'validation';
   return row;
 }

@@ -34,6 +34,8 @@ export interface EvalRow {
   step: number;
   probe_entropy: number;
   probe_answer_entropy: number | null;
+  /** a world that names position classes (phrase): the probe's mean token entropy at each ('neutral', 'fork', 'lit') */
+  probe_entropy_by_class?: Record<string, number>;
   benchmarks: Record<string, BenchmarkEval>;
   /**
    * 'validation': this evaluation covered only the validation benchmark (and

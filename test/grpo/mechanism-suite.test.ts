@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { useBackend } from '../helpers/backend.ts';
 import { DEFAULT_SUITE, mechanismSuite, tInterval } from '../../src/grpo/mechanism.ts';
 import { disposeModel } from '../../src/nn/model/index.ts';
-import { worldStats } from '../../src/grpo/pretrain.ts';
+import { worldStats } from '../../src/grpo/world-stats.ts';
 import type { Generation } from '../../src/nn/sampling.ts';
 import { loadModel } from '../../src/grpo/state.ts';
 import { getTaskWorld } from '../../src/tasks/index.ts';
