@@ -254,7 +254,7 @@ export function register(program: Command): void {
           staleSkipped = rerunStale ? 0 : (await plannedAction(store, plan, selected, code, false)).filter((a) => a.status.endsWith('stale')).length;
           progress = new Progress(selected, { concurrency: jobsN, dirOf: (id) => jobDir(store, id), every: progressEvery });
           await progress.start();
-          progress.note(`run ${plan.grid.name}: ${selected.length} jobs, ${jobsN} at a time, runs dir ${store.root}`);
+          progress.note(`run ${plan.grid.name}: ${selected.length} job${selected.length === 1 ? '' : 's'}, ${jobsN} at a time, runs dir ${store.root}`);
         };
         let summary: RunSummary;
         try {
