@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { Plan } from '../grid/types.ts';
 import type { JobRecord, Store } from '../runs/store.ts';
 import { UserError } from '../util/errors.ts';
-import { action, addFitOptions, runsDir, useColor, type FitCliOpts, runsDirOption } from './common.ts';
+import { action, addFitOptions, projectRoot, runsDir, useColor, type FitCliOpts, runsDirOption } from './common.ts';
 import { GRID_ARG_HELP, resolveGridArg } from './grid-arg.ts';
 import { planWithOverrides } from './overrides.ts';
 import type { JobProgress, ProgressTracker } from '../runs/progress.ts';
@@ -113,18 +113,14 @@ interface StatusOpts extends FitCliOpts {
   interval: string;
 }
 
-/**
- * The plan `status` shows: the grid's frozen plan; for a grid file never run
- * under its own name (table1), its expansion, whose jobs may have run under
- * other grids (job ids are content hashes).
- */
+/** The plan `status` shows: a grid file's as report/load.ts's gridFilePlan finds it, else the stored grid's. */
 async function statusPlan(arg: string, store: Store): Promise<Plan> {
-  const { gridPlan, planFile } = await import('../runs/store.ts');
   const g = resolveGridArg(arg, store.root);
   if (g.kind === 'file' && fs.existsSync(g.file)) {
-    const plan = await planWithOverrides(g.file, {});
-    return fs.existsSync(planFile(store, plan.grid.name)) ? gridPlan(store, plan.grid.name) : plan;
+    const [{ gridFilePlan }, { loadGrid }] = await Promise.all([import('../report/load.ts'), import('../grid/load.ts')]);
+    return gridFilePlan(store, loadGrid(g.file, { root: projectRoot() }));
   }
+  const { gridPlan } = await import('../runs/store.ts');
   return gridPlan(store, await gridNameFromArg(arg, store.root));
 }
 

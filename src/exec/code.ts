@@ -20,7 +20,7 @@ export const CODE_DIRS = ['src', 'bin', 'schema'];
 export const CODE_PATHS = [...CODE_DIRS, 'package.json', 'package-lock.json'];
 /** Code that only reads finished runs (tables, figures, claims): the floor rule keeps every job's imports out of it. */
 export const READ_ONLY_CODE = 'src/report/';
-const CODE_PATHSPECS = [...CODE_PATHS, `:(exclude)${READ_ONLY_CODE}`];
+const NOT_CODE = `:(exclude)${READ_ONLY_CODE}`;
 
 /**
  * Environment override, JSON `{"commit": ..., "tree": ..., "dirty": ..., "diff_hash": ...}`:
@@ -49,8 +49,8 @@ export function gitCodeVersion(root: string = PACKAGE_ROOT): CodeVersion {
       .filter((line) => !line.split('\t')[1]?.startsWith(READ_ONLY_CODE))
       .join('\n');
     const tree = createHash('sha256').update(listing).digest('hex');
-    const diff = git(root, ['diff', 'HEAD', '--binary', '--', ...CODE_PATHSPECS]);
-    const untracked = git(root, ['ls-files', '--others', '--exclude-standard', '-z', '--', ...CODE_DIRS, `:(exclude)${READ_ONLY_CODE}`])
+    const diff = git(root, ['diff', 'HEAD', '--binary', '--', ...CODE_PATHS, NOT_CODE]);
+    const untracked = git(root, ['ls-files', '--others', '--exclude-standard', '-z', '--', ...CODE_DIRS, NOT_CODE])
       .toString()
       .split('\0')
       .filter(Boolean)

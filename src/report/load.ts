@@ -68,6 +68,15 @@ export type GridSource =
   /** a grid under the runs directory */
   | { kind: 'name'; name: string };
 
+/**
+ * A grid file's plan: its frozen plan under the runs directory or, for a grid
+ * never run under its own name (table1 is table2's and table3's runs), its
+ * expansion: job ids are content hashes, so its jobs are read wherever they ran.
+ */
+export function gridFilePlan(store: Store, g: Grid): Plan {
+  return fs.existsSync(planFile(store, g.name)) ? gridPlan(store, g.name) : expandGrid(g);
+}
+
 /** A grid's plan and records. */
 export function loadGridRecords(
   src: GridSource,
@@ -82,10 +91,7 @@ export function loadGridRecords(
     if (!fs.existsSync(src.file)) throw new UserError(`grid file not found: ${src.file}`);
     const g = readGridFile(src.file, process.cwd());
     labelOrder = labelOrderOf(g);
-    // never run under its own name (table1 is table2's and table3's runs):
-    // job ids are content hashes, so its jobs are read wherever they ran
-    if (!fs.existsSync(planFile(store, g.name))) plan = expandGrid(g);
-    else plan = gridPlan(store, g.name);
+    plan = gridFilePlan(store, g);
     if (plan.grid.hash !== g.hash) {
       // Claims, table and labels are read from the file as it is now when its
       // jobs are the ones that ran (editing a claim needs no re-run); otherwise
