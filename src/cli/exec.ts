@@ -40,9 +40,14 @@ export function register(program: Command): void {
           projectRoot: projectRoot(),
           loadRunner: () => chooseJobRunner(),
         });
-        // The job is recorded: do not let a handle the runner left open (a thread pool, a timer) keep the worker alive.
-        setTimeout(() => process.exit(code), 200).unref();
-        return code;
+        // The job is recorded: exit now, not when the event loop drains. A
+        // handle the runner left open (a thread pool, a timer) would keep the
+        // worker alive; and while Node tears a drained loop down it closes its
+        // signal handlers, so a late copy of a stop signal (a process-group
+        // SIGTERM and the task script's forwarded one) killed the worker with
+        // 143 after it had recorded `interrupted`. process.exit keeps them.
+        await Promise.all([process.stdout, process.stderr].map((s) => new Promise((r) => s.write('', r))));
+        process.exit(code);
       }),
     );
 }

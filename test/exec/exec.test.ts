@@ -112,6 +112,30 @@ describe('rlgrid exec', function () {
     assert.equal(executions(log).length, 2);
   });
 
+  it('a stop signal repeated until the worker is gone (a process-group SIGTERM and its forwarded copy, however late) never kills it: exit 130, interrupted, each time', async () => {
+    // Node closes its signal handlers while it tears down a drained event
+    // loop: a copy arriving then killed the worker with 143 (CI, stop 25).
+    const store = openStore(path.join(root, 'runs'));
+    const plan = seedPlan('g-repeat', [4], 400);
+    freezePlan(store, plan);
+    const dir = jobDir(store, plan.jobs[0].id);
+    const metrics = path.join(dir, 'metrics.jsonl');
+    const lines = (): number => (fs.existsSync(metrics) ? fs.readFileSync(metrics, 'utf8').split('\n').filter(Boolean).length : 0);
+    for (let round = 1; round <= 3; round++) {
+      const before = lines();
+      const child = startCli(['exec', dir, '--from-run'], testEnv({ RLGRID_TEST_STEP_MS: '5' }));
+      for (let i = 0; i < 12000 && lines() < before + 3; i++) await new Promise((r) => setTimeout(r, 5));
+      const exited = waitCli(child);
+      const spam = setInterval(() => child.kill('SIGTERM'), 1);
+      const r = await exited;
+      clearInterval(spam);
+      assert.deepEqual([r.code, r.signal], [130, null], `round ${round}: ${r.stdout}${r.stderr}`);
+      const m = readManifest(dir)!;
+      assert.deepEqual([m.status, m.attempts], ['interrupted', round]);
+      assert.match(m.reason!, /stopped by SIGTERM/);
+    }
+  });
+
   it('a corrupt config.json is exit 2 naming the file, without a stack trace; a missing directory too', async () => {
     const store = openStore(path.join(root, 'runs'));
     const plan = seedPlan('g', [1], 3);

@@ -84,6 +84,9 @@ describe('slurm task script under SIGTERM (real trainer, bash without Slurm)', f
         process.kill(group ? -child.pid! : child.pid!, 'SIGTERM');
       }
       const code = await exited;
+      // the job's own lines too, for a failure's message
+      const log = path.join(dir, 'log.txt');
+      out += fs.existsSync(log) ? `--- log.txt:\n${fs.readFileSync(log, 'utf8').split('\n').slice(-15).join('\n')}` : '';
       return { code, out, seconds: (performance.now() - t0) / 1000 };
     };
 
