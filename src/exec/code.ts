@@ -1,9 +1,11 @@
 // Which code runs a job: the project's git commit, a fingerprint of the code
-// files at that commit, whether they have uncommitted changes, and a hash of
-// those (`git diff HEAD` plus untracked source files), so that `status` can
-// tell results made by other code (stale). Only the code paths count: a
-// commit that touches docs, grids or tests leaves every job fresh, and so does
-// one that touches only src/report (floor 7: no job's code can import it).
+// a job's results depend on at that commit, whether it has uncommitted
+// changes, and a hash of those (`git diff HEAD` plus untracked source files),
+// so that `status` can tell results made by other code (stale). That code is
+// the trainer's: the folders of src/ that src/grpo/job.ts imports, directly or
+// not (floors 0-6), and the pinned dependencies. What starts, watches and reads
+// jobs (src/exec, src/cli, src/report, src/grid, bin/, schema/), docs, grids
+// and tests do not count: a fix there leaves every job fresh.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,13 +16,14 @@ import { UNKNOWN_CODE, type CodeVersion } from '../runs/manifest.ts';
 /** The rlgrid checkout this process runs from. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Untracked files under these folders count as code (a new source file changes results). */
-export const CODE_DIRS = ['src', 'bin', 'schema'];
-/** What a job's results depend on besides its config: the code folders and the pinned dependencies. */
-export const CODE_PATHS = [...CODE_DIRS, 'package.json', 'package-lock.json'];
-/** Code that only reads finished runs (tables, figures, claims): the floor rule keeps every job's imports out of it. */
-export const READ_ONLY_CODE = 'src/report/';
-const NOT_CODE = `:(exclude)${READ_ONLY_CODE}`;
+/**
+ * The folders of the trainer's import closure (test/exec/code.test.ts checks
+ * that this is exactly the closure of src/grpo/job.ts): untracked files under
+ * them count as code too (a new source file changes results).
+ */
+export const JOB_CODE_DIRS = ['src/config', 'src/data', 'src/grpo', 'src/metrics', 'src/nn', 'src/runs', 'src/tasks', 'src/util'];
+/** What a job's results depend on besides its config and its base model (recorded apart, model_sha256). */
+export const CODE_PATHS = [...JOB_CODE_DIRS, 'package.json', 'package-lock.json'];
 
 /**
  * Environment override, JSON `{"commit": ..., "tree": ..., "dirty": ..., "diff_hash": ...}`:
@@ -43,14 +46,10 @@ export function gitCodeVersion(root: string = PACKAGE_ROOT): CodeVersion {
   }
   try {
     // `ls-tree -r` lists the object id of each code file at HEAD: equal listings, equal code.
-    const listing = git(root, ['ls-tree', '-r', 'HEAD', '--', ...CODE_PATHS])
-      .toString()
-      .split('\n')
-      .filter((line) => !line.split('\t')[1]?.startsWith(READ_ONLY_CODE))
-      .join('\n');
+    const listing = git(root, ['ls-tree', '-r', 'HEAD', '--', ...CODE_PATHS]);
     const tree = createHash('sha256').update(listing).digest('hex');
-    const diff = git(root, ['diff', 'HEAD', '--binary', '--', ...CODE_PATHS, NOT_CODE]);
-    const untracked = git(root, ['ls-files', '--others', '--exclude-standard', '-z', '--', ...CODE_DIRS, NOT_CODE])
+    const diff = git(root, ['diff', 'HEAD', '--binary', '--', ...CODE_PATHS]);
+    const untracked = git(root, ['ls-files', '--others', '--exclude-standard', '-z', '--', ...JOB_CODE_DIRS])
       .toString()
       .split('\0')
       .filter(Boolean)

@@ -3,9 +3,7 @@
 // each other in a cycle. Static imports, `export ... from` and dynamic
 // import('literal') all count; an import built from a variable cannot be seen.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { relativeImports, srcGraph, type Graph } from './graph.ts';
 
 /** Floor of each folder under src/: imports go from a higher number to a strictly lower one. */
 const FLOORS: Record<string, number> = {
@@ -22,21 +20,6 @@ const FLOORS: Record<string, number> = {
   report: 7,
   cli: 8,
 };
-
-const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src');
-const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s*['"]([^'"]+)['"]/gm;
-
-/** Relative imports of one source text (package imports are not the floors' business). */
-export function relativeImports(text: string): string[] {
-  const out: string[] = [];
-  for (const m of text.matchAll(IMPORT_RE)) {
-    const spec = m[1] ?? m[2] ?? m[3];
-    if (spec?.startsWith('.')) out.push(spec);
-  }
-  return out;
-}
-
-type Graph = Map<string, string[]>;
 
 /** Upward or sideways imports between folders, as "from -> to" lines. */
 export function floorViolations(graph: Graph, floors: Record<string, number>): string[] {
@@ -88,16 +71,6 @@ export function cycles(graph: Graph): string[][] {
   return out;
 }
 
-function srcGraph(): Graph {
-  const files = (fs.readdirSync(SRC, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => f.split(path.sep).join('/'));
-  const graph: Graph = new Map();
-  for (const f of files) {
-    const text = fs.readFileSync(path.join(SRC, f), 'utf8');
-    const tos = relativeImports(text).map((spec) => path.posix.normalize(path.posix.join(path.posix.dirname(f), spec)));
-    graph.set(f, tos.filter((t) => !t.startsWith('..')));
-  }
-  return graph;
-}
 
 describe('architecture: imports only point down the floors', () => {
   it('finds upward, sideways and unknown-folder imports and cycles in a made-up graph', () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { gitCodeVersion } from '../../src/exec/code.ts';
+import { gitCodeVersion, JOB_CODE_DIRS } from '../../src/exec/code.ts';
+import { srcGraph } from '../arch/graph.ts';
 import { isStale, newManifest } from '../../src/runs/manifest.ts';
 import { tmpDir } from './fixtures.ts';
 
@@ -31,8 +32,9 @@ describe('exec/code (staleness)', () => {
     const git = (...args: string[]): string =>
       execFileSync('git', ['-C', dir, '-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { encoding: 'utf8' });
     git('init', '-q');
-    fs.mkdirSync(path.join(dir, 'src'));
-    fs.writeFileSync(path.join(dir, 'src', 'a.ts'), 'export const a = 1;\n');
+    const grpo = path.join(dir, 'src', 'grpo');
+    fs.mkdirSync(grpo, { recursive: true });
+    fs.writeFileSync(path.join(grpo, 'a.ts'), 'export const a = 1;\n');
     git('add', '.');
     git('commit', '-q', '-m', 'one');
     const head = git('rev-parse', 'HEAD').trim();
@@ -42,20 +44,20 @@ describe('exec/code (staleness)', () => {
     assert.deepEqual({ ...clean, tree: 'T' }, { commit: head, tree: 'T', dirty: false, diff_hash: null });
 
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'not code');
-    assert.deepEqual(gitCodeVersion(dir), clean, 'an untracked file outside src/ bin/ schema/ is not code');
+    assert.deepEqual(gitCodeVersion(dir), clean, "an untracked file outside the trainer's folders is not code");
     git('add', 'notes.txt');
     assert.deepEqual(gitCodeVersion(dir), clean, 'nor is a staged change outside the code paths');
 
-    fs.writeFileSync(path.join(dir, 'src', 'a.ts'), 'export const a = 2;\n');
+    fs.writeFileSync(path.join(grpo, 'a.ts'), 'export const a = 2;\n');
     const edited = gitCodeVersion(dir);
     assert.equal(edited.commit, head);
     assert.equal(edited.dirty, true);
     assert.match(edited.diff_hash!, /^[0-9a-f]{64}$/);
 
-    fs.writeFileSync(path.join(dir, 'src', 'b.ts'), 'export const b = 1;\n');
+    fs.writeFileSync(path.join(grpo, 'b.ts'), 'export const b = 1;\n');
     const added = gitCodeVersion(dir);
     assert.notEqual(added.diff_hash, edited.diff_hash, 'a new untracked source file changes the hash');
-    fs.writeFileSync(path.join(dir, 'src', 'b.ts'), 'export const b = 2;\n');
+    fs.writeFileSync(path.join(grpo, 'b.ts'), 'export const b = 2;\n');
     assert.notEqual(gitCodeVersion(dir).diff_hash, added.diff_hash, 'and so does its content');
 
     git('add', '.');
@@ -75,23 +77,42 @@ describe('exec/code (staleness)', () => {
     const done = { ...newManifest('abcdef123456', 1), status: 'done' as const, code: next };
     assert.equal(isStale(done, docs), false, 'a docs-only commit leaves a job fresh');
 
-    // src/report only reads finished runs: editing or committing it leaves every job fresh
-    fs.mkdirSync(path.join(dir, 'src', 'report'));
-    fs.writeFileSync(path.join(dir, 'src', 'report', 'table.ts'), 'export const t = 1;\n');
-    assert.deepEqual({ ...gitCodeVersion(dir), commit: 'C' }, { ...docs, commit: 'C' }, 'an untracked file under src/report is not code');
+    // what starts, watches and reads jobs (src/cli, src/exec, src/report, bin/):
+    // editing or committing it leaves every job fresh
+    for (const d of ['src/cli', 'src/exec', 'src/report', 'bin']) {
+      fs.mkdirSync(path.join(dir, d), { recursive: true });
+      fs.writeFileSync(path.join(dir, d, 'x.ts'), 'export const t = 1;\n');
+    }
+    assert.deepEqual({ ...gitCodeVersion(dir), commit: 'C' }, { ...docs, commit: 'C' }, 'an untracked file there is not code');
     git('add', '.');
-    git('commit', '-q', '-m', 'report');
-    fs.writeFileSync(path.join(dir, 'src', 'report', 'table.ts'), 'export const t = 2;\n');
-    const report = gitCodeVersion(dir);
-    assert.deepEqual([report.tree, report.dirty], [docs.tree, false], 'nor is a committed or edited one');
-    assert.equal(isStale(done, report), false);
-    fs.writeFileSync(path.join(dir, 'src', 'reporter.ts'), 'export const r = 1;\n');
-    assert.equal(gitCodeVersion(dir).dirty, true, 'src/reporter.ts is code: only the folder src/report/ is left out');
-    fs.rmSync(path.join(dir, 'src', 'reporter.ts'));
+    git('commit', '-q', '-m', 'cli');
+    fs.writeFileSync(path.join(dir, 'src', 'exec', 'x.ts'), 'export const t = 2;\n');
+    const cli = gitCodeVersion(dir);
+    assert.deepEqual([cli.tree, cli.dirty], [docs.tree, false], 'nor is a committed or edited one');
+    assert.equal(isStale(done, cli), false);
+    fs.mkdirSync(path.join(dir, 'src', 'nn'));
+    fs.writeFileSync(path.join(dir, 'src', 'nn', 'model.ts'), 'export const m = 1;\n');
+    assert.equal(gitCodeVersion(dir).dirty, true, 'a new file in a folder the trainer imports is code');
+    fs.rmSync(path.join(dir, 'src', 'nn'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'package-lock.json'), '{}\n');
     git('add', '.');
     git('commit', '-q', '-m', 'deps');
     assert.equal(isStale(done, gitCodeVersion(dir)), true, 'a dependency change makes it stale');
     assert.equal(isStale({ ...done, code: { ...next, tree: undefined } }, docs), true, 'without a recorded tree, commits are compared');
+  });
+
+  it("counts exactly the folders of the trainer's import closure (src/grpo/job.ts)", () => {
+    const graph = srcGraph();
+    const seen = new Set<string>();
+    const todo = ['grpo/job.ts'];
+    while (todo.length > 0) {
+      const f = todo.pop()!;
+      if (seen.has(f)) continue;
+      seen.add(f);
+      todo.push(...(graph.get(f) ?? []));
+    }
+    const folders = [...new Set([...seen].map((f) => `src/${f.split('/')[0]}`))].sort();
+    assert.ok(seen.size > 40, `${seen.size} files`);
+    assert.deepEqual([...JOB_CODE_DIRS].sort(), folders);
   });
 });
