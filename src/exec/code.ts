@@ -3,7 +3,7 @@
 // changes, and a hash of those (`git diff HEAD` plus untracked source files),
 // so that `status` can tell results made by other code (stale). That code is
 // the trainer's: the folders of src/ that src/grpo/job.ts imports, directly or
-// not (floors 0-6), and the pinned dependencies. What starts, watches and reads
+// not (all on floors 0-6), and the pinned dependencies. What starts, watches and reads
 // jobs (src/exec, src/cli, src/report, src/grid, bin/, schema/), docs, grids
 // and tests do not count: a fix there leaves every job fresh.
 import { execFileSync } from 'node:child_process';

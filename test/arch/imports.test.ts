@@ -71,7 +71,6 @@ export function cycles(graph: Graph): string[][] {
   return out;
 }
 
-
 describe('architecture: imports only point down the floors', () => {
   it('finds upward, sideways and unknown-folder imports and cycles in a made-up graph', () => {
     const g: Graph = new Map([
