@@ -11,7 +11,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
-import { UNKNOWN_CODE, type CodeVersion } from '../runs/manifest.ts';
+import { readManifest, UNKNOWN_CODE, writeManifest, type CodeVersion } from '../runs/manifest.ts';
+import { tryLock } from '../runs/lock.ts';
+import { jobDir, jobIdsWithPrefix, jobLockFile, type Store } from '../runs/store.ts';
 
 /** The rlgrid checkout this process runs from. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -36,6 +38,18 @@ function git(root: string, args: string[]): Buffer {
   return execFileSync('git', ['-C', root, ...args], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 * 1024 * 1024 });
 }
 
+/** The fingerprint of the job code at a commit (null where the repository at `root` cannot read that commit). */
+export function treeAt(commit: string, root: string = PACKAGE_ROOT): string | null {
+  try {
+    // `ls-tree -r` lists the object id of each code file: equal listings, equal code.
+    return createHash('sha256')
+      .update(git(root, ['ls-tree', '-r', commit, '--', ...CODE_PATHS]))
+      .digest('hex');
+  } catch {
+    return null;
+  }
+}
+
 /** The code version of the git repository at `root` (all null without git or outside a repository). */
 export function gitCodeVersion(root: string = PACKAGE_ROOT): CodeVersion {
   let commit: string;
@@ -44,10 +58,9 @@ export function gitCodeVersion(root: string = PACKAGE_ROOT): CodeVersion {
   } catch {
     return { ...UNKNOWN_CODE };
   }
+  const tree = treeAt('HEAD', root);
+  if (tree === null) return { commit, tree: null, dirty: null, diff_hash: null };
   try {
-    // `ls-tree -r` lists the object id of each code file at HEAD: equal listings, equal code.
-    const listing = git(root, ['ls-tree', '-r', 'HEAD', '--', ...CODE_PATHS]);
-    const tree = createHash('sha256').update(listing).digest('hex');
     const diff = git(root, ['diff', 'HEAD', '--binary', '--', ...CODE_PATHS]);
     const untracked = git(root, ['ls-files', '--others', '--exclude-standard', '-z', '--', ...JOB_CODE_DIRS])
       .toString()
@@ -89,4 +102,56 @@ let cached: CodeVersion | undefined;
 export function codeVersion(): CodeVersion {
   cached ??= fromEnv() ?? gitCodeVersion();
   return cached;
+}
+
+export interface Refingerprinted {
+  /** jobs whose recorded fingerprint changed */
+  updated: string[];
+  /** done jobs left as they were, with the reason */
+  skipped: { id: string; why: string }[];
+}
+
+/**
+ * Recompute the fingerprint recorded in every done job's manifest from its
+ * recorded commit, under the current definition of the job code (CODE_PATHS).
+ * After that definition changes, every job reads stale until this runs; then
+ * exactly the jobs whose job code differs from the current code's do. Jobs
+ * with uncommitted changes (their diff cannot be recomputed), commits this
+ * repository lacks, and jobs whose lock is held are left alone.
+ */
+export function refingerprint(store: Store, root: string = PACKAGE_ROOT): Refingerprinted {
+  const out: Refingerprinted = { updated: [], skipped: [] };
+  const trees = new Map<string, string | null>();
+  for (const id of jobIdsWithPrefix(store, '')) {
+    const dir = jobDir(store, id);
+    const m = readManifest(dir);
+    if (m?.status !== 'done') continue;
+    const commit = m.code.commit;
+    if (commit === null || m.code.dirty !== false) {
+      out.skipped.push({ id, why: commit === null ? 'no commit recorded' : 'uncommitted changes' });
+      continue;
+    }
+    if (!trees.has(commit)) trees.set(commit, treeAt(commit, root));
+    const tree = trees.get(commit)!;
+    if (tree === null) {
+      out.skipped.push({ id, why: `commit ${commit.slice(0, 12)} is not in this repository` });
+      continue;
+    }
+    if (tree === m.code.tree) continue;
+    const lock = tryLock(jobLockFile(dir), { purpose: 'refingerprint' });
+    if (!lock.ok) {
+      out.skipped.push({ id, why: 'its lock is held' });
+      continue;
+    }
+    try {
+      const now = readManifest(dir);
+      if (now?.status === 'done' && now.code.commit === commit) {
+        writeManifest(dir, { ...now, code: { ...now.code, tree } });
+        out.updated.push(id);
+      }
+    } finally {
+      lock.handle.release();
+    }
+  }
+  return out;
 }

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { gitCodeVersion, JOB_CODE_DIRS } from '../../src/exec/code.ts';
+import { gitCodeVersion, JOB_CODE_DIRS, refingerprint, treeAt } from '../../src/exec/code.ts';
+import { jobDir, jobLockFile, openStore } from '../../src/runs/store.ts';
+import { tryLock } from '../../src/runs/lock.ts';
 import { srcGraph } from '../arch/graph.ts';
-import { isStale, newManifest } from '../../src/runs/manifest.ts';
+import { isStale, newManifest, readManifest, writeManifest } from '../../src/runs/manifest.ts';
 import { tmpDir } from './fixtures.ts';
 
 const hasGit = ((): boolean => {
@@ -114,5 +116,57 @@ describe('exec/code (staleness)', () => {
     const folders = [...new Set([...seen].map((f) => `src/${f.split('/')[0]}`))].sort();
     assert.ok(seen.size > 40, `${seen.size} files`);
     assert.deepEqual([...JOB_CODE_DIRS].sort(), folders);
+  });
+
+  it('refingerprint: recomputes done jobs\' fingerprints from their commits under the current definition, leaving dirty, unknown, held and unfinished ones alone', function () {
+    if (!hasGit) this.skip();
+    const git = (...args: string[]): string =>
+      execFileSync('git', ['-C', dir, '-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { encoding: 'utf8' });
+    git('init', '-q');
+    for (const d of ['src/grpo', 'src/cli']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'src', 'grpo', 'a.ts'), 'export const a = 1;\n');
+    git('add', '.');
+    git('commit', '-q', '-m', 'one');
+    const one = git('rev-parse', 'HEAD').trim();
+    const store = openStore(path.join(dir, 'runs'));
+    const job = (id: string, status: 'done' | 'running', code: { commit: string; dirty: boolean }): string => {
+      const d = jobDir(store, id);
+      fs.mkdirSync(d, { recursive: true });
+      writeManifest(d, { ...newManifest(id, 1), status, code: { ...code, tree: 'old definition', diff_hash: code.dirty ? 'd' : null } });
+      return d;
+    };
+    job('aaaaaa000001', 'done', { commit: one, dirty: false });
+    job('aaaaaa000002', 'done', { commit: one, dirty: true });
+    job('aaaaaa000003', 'done', { commit: 'f'.repeat(40), dirty: false });
+    job('aaaaaa000004', 'running', { commit: one, dirty: false });
+    const held = tryLock(jobLockFile(job('aaaaaa000005', 'done', { commit: one, dirty: false })));
+    assert.ok(held.ok);
+    const before = gitCodeVersion(dir);
+    assert.equal(isStale(readManifest(jobDir(store, 'aaaaaa000001'))!, before), true, 'an old definition reads stale');
+
+    const r = refingerprint(store, dir);
+    held.handle.release();
+    assert.deepEqual(r.updated, ['aaaaaa000001']);
+    assert.deepEqual(r.skipped, [
+      { id: 'aaaaaa000002', why: 'uncommitted changes' },
+      { id: 'aaaaaa000003', why: `commit ${'f'.repeat(12)} is not in this repository` },
+      { id: 'aaaaaa000005', why: 'its lock is held' },
+    ]);
+    const m = readManifest(jobDir(store, 'aaaaaa000001'))!;
+    assert.deepEqual(m.code, { commit: one, tree: treeAt(one, dir), dirty: false, diff_hash: null });
+    assert.equal(isStale(m, before), false);
+    assert.equal(readManifest(jobDir(store, 'aaaaaa000004'))!.code.tree, 'old definition', 'a running job is its worker\'s');
+    assert.deepEqual(refingerprint(store, dir).updated, ['aaaaaa000005'], 'its lock released, the held job is done next time');
+    assert.deepEqual(refingerprint(store, dir).updated, [], 'then a pass changes nothing');
+
+    // from then on, only a change to the job code makes it stale
+    fs.writeFileSync(path.join(dir, 'src', 'cli', 'x.ts'), 'export const x = 1;\n');
+    git('add', '.');
+    git('commit', '-q', '-m', 'cli');
+    assert.equal(isStale(m, gitCodeVersion(dir)), false);
+    fs.writeFileSync(path.join(dir, 'src', 'grpo', 'a.ts'), 'export const a = 2;\n');
+    git('add', '.');
+    git('commit', '-q', '-m', 'grpo');
+    assert.equal(isStale(m, gitCodeVersion(dir)), true);
   });
 });
